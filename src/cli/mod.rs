@@ -1,0 +1,56 @@
+//! The command-line edge: clap argument structs turned into library calls.
+//! Only this layer uses `anyhow` and prints.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod label;
+mod lattice;
+
+/// ismc — input-space mode connectivity and lattice percolation, measured.
+///
+/// Every command takes an explicit `--seed`; the same seed gives the same
+/// numbers for any `--threads`. Progress bars are drawn on a terminal only.
+#[derive(Debug, Parser)]
+#[command(name = "ismc", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Never draw progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Percolation on the hypercubic lattice Z^d: thresholds, sweeps, labelling.
+    #[command(subcommand)]
+    Lattice(lattice::LatticeCommand),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    ismc::progress::set_quiet(cli.quiet);
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            return Err(ismc::Error::invalid("--threads", n, "expected at least 1").into());
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    match cli.command {
+        Command::Lattice(cmd) => lattice::run(cmd),
+    }
+}
+
+/// Exit code for an error: 2 when the user's input is at fault, 1 otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    match err.downcast_ref::<ismc::Error>() {
+        Some(e) if !e.is_user_error() => ExitCode::from(1),
+        Some(_) => ExitCode::from(2),
+        None => ExitCode::from(1),
+    }
+}

@@ -1,0 +1,20 @@
+//! The `ismc` command-line tool. All logic lives in the library and in
+//! `cli`; this file only parses arguments, runs, and maps errors to exit codes
+//! (2 for bad input, 1 for internal failures).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            cli::exit_code_for(&err)
+        }
+    }
+}

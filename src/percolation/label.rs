@@ -1,0 +1,1 @@
+//! Labelling (stub in the lead mirror).
