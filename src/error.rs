@@ -28,8 +28,9 @@ pub enum Error {
         /// What is wrong with it and what was expected.
         reason: String,
     },
-    /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    /// Reading or writing a file failed. (Displayed as the path; the OS error
+    /// follows as the error's source, so `{:#}` prints `path: reason`.)
+    #[error("{}", path.display())]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -66,6 +67,14 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Drawing a figure failed.
+    #[error("drawing {}: {reason}", path.display())]
+    Plot {
+        /// The figure being drawn.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// An error from the neural-network layer.
     #[error(transparent)]
     Nn(#[from] crate::nn::NnError),
@@ -98,7 +107,7 @@ impl Error {
     /// code 2 for user errors.
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::Numerical { .. } => false,
+            Error::Numerical { .. } | Error::Plot { .. } => false,
             Error::Nn(e) => e.is_user_error(),
             _ => true,
         }

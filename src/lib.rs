@@ -44,6 +44,7 @@
 pub mod atomic;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod lattice;
 pub mod memory;
 pub mod nn;

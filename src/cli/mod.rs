@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo;
+mod figures;
 mod label;
 mod lattice;
 
@@ -30,6 +32,11 @@ enum Command {
     /// Percolation on the hypercubic lattice Z^d: thresholds, sweeps, labelling.
     #[command(subcommand)]
     Lattice(lattice::LatticeCommand),
+    /// The main job: a short end-to-end study on the bundled assets that
+    /// writes a Markdown report with tables and figures (a few minutes).
+    Demo(demo::DemoArgs),
+    /// Redraw every figure of a results directory from its stored files.
+    Figures(figures::FiguresArgs),
 }
 
 /// Runs the parsed command line.
@@ -39,10 +46,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         if n == 0 {
             return Err(ismc::Error::invalid("--threads", n, "expected at least 1").into());
         }
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()?;
     }
     match cli.command {
         Command::Lattice(cmd) => lattice::run(cmd),
+        Command::Demo(args) => demo::run(args),
+        Command::Figures(args) => figures::run(args),
     }
 }
 

@@ -8,5 +8,7 @@ pub enum NnError {
 }
 impl NnError {
     /// Whether the error is caused by the user's input.
-    pub fn is_user_error(&self) -> bool { false }
+    pub fn is_user_error(&self) -> bool {
+        false
+    }
 }

@@ -72,7 +72,12 @@ pub fn z_score(estimate: f64, stderr: f64, published: &Published) -> f64 {
 ///
 /// The series is asymptotic: useful for large d, poor below d ≈ 6.
 pub fn series(dim: usize, kind: Kind) -> f64 {
-    let s = 1.0 / (2.0 * dim as f64 - 1.0);
+    series_real(dim as f64, kind)
+}
+
+/// [`series`] at a real-valued dimension (for drawing smooth curves).
+pub fn series_real(dim: f64, kind: Kind) -> f64 {
+    let s = 1.0 / (2.0 * dim - 1.0);
     let coeffs: [f64; 6] = match kind {
         Kind::Site => [1.0, 1.5, 3.75, 83.0 / 4.0, 6577.0 / 48.0, 119_077.0 / 96.0],
         Kind::Bond => [1.0, 0.0, 2.5, 7.5, 57.0, 4855.0 / 12.0],

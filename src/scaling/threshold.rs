@@ -96,6 +96,10 @@ pub struct ThresholdPlan {
 
 /// Fewest samples (per size, or invasion runs) worth an estimate.
 pub const MIN_SAMPLES: u64 = 40;
+/// Invasion runs a plan aims for before it keeps the cluster size.
+pub const PREFERRED_RUNS: u64 = 100;
+/// Smallest invasion cluster size a plan shrinks to.
+pub const MIN_INVASION_SIZE: u64 = 1 << 13;
 
 impl ThresholdConfig {
     /// Validates the config and sizes the work to the budget.
@@ -131,14 +135,27 @@ impl ThresholdConfig {
         };
         match method {
             Method::Fss => {
-                let sides = fss_sides(self.dim);
-                // Cost model: seconds per site-sample on 2 threads, measured.
+                // Drop the largest sides until each size gets MIN_SAMPLES
+                // samples in an equal share of the budget; keep at least 3.
                 let per_site = fss_seconds_per_site(self.dim, self.kind);
-                let share = self.budget_secs / sides.len() as f64;
-                for side in sides {
-                    let n = (side as f64).powi(self.dim as i32);
-                    let samples = (share / (n * per_site)).floor() as u64;
-                    plan.sizes.push((side, samples));
+                let mut sides = fss_sides(self.dim);
+                loop {
+                    let share = self.budget_secs / sides.len() as f64;
+                    plan.sizes = sides
+                        .iter()
+                        .map(|&side| {
+                            (
+                                side,
+                                (share / ((side as f64).powi(self.dim as i32) * per_site)).floor()
+                                    as u64,
+                            )
+                        })
+                        .collect();
+                    let enough = plan.sizes.iter().all(|&(_, s)| s >= MIN_SAMPLES);
+                    if enough || sides.len() <= 3 {
+                        break;
+                    }
+                    sides.pop();
                 }
                 if let Some(&(side, s)) = plan.sizes.iter().find(|(_, s)| *s < MIN_SAMPLES) {
                     return Err(Error::BudgetTooSmall {
@@ -148,9 +165,16 @@ impl ThresholdConfig {
                 }
             }
             Method::Invasion => {
-                let (n_max, per_element) = invasion_fit::size_and_cost(self.dim, self.kind);
+                // Halve the cluster size until at least PREFERRED_RUNS runs fit
+                // (or the size reaches MIN_INVASION_SIZE).
+                let (mut n_max, per_element) = invasion_fit::size_and_cost(self.dim, self.kind);
+                let runs_for =
+                    |n: u64| (self.budget_secs / (n as f64 * per_element)).floor() as u64;
+                while runs_for(n_max) < PREFERRED_RUNS && n_max / 2 >= MIN_INVASION_SIZE {
+                    n_max /= 2;
+                }
                 plan.checkpoints = invasion_fit::checkpoints(n_max);
-                plan.runs = (self.budget_secs / (n_max as f64 * per_element)).floor() as u64;
+                plan.runs = runs_for(n_max);
                 if plan.runs < MIN_SAMPLES {
                     return Err(Error::BudgetTooSmall {
                         budget_secs: self.budget_secs,
@@ -167,8 +191,8 @@ impl ThresholdConfig {
 /// Tori sides used by finite-size scaling in dimension `dim`.
 pub fn fss_sides(dim: usize) -> Vec<usize> {
     match dim {
-        2 => vec![32, 64, 128, 256, 512],
-        3 => vec![16, 24, 32, 48, 64],
+        2 => vec![32, 64, 128, 256, 512, 1024],
+        3 => vec![16, 24, 32, 48, 64, 96],
         4 => vec![8, 12, 16, 20, 24],
         5 => vec![6, 8, 10, 12, 14],
         6 => vec![5, 6, 7, 8, 9],
@@ -177,17 +201,21 @@ pub fn fss_sides(dim: usize) -> Vec<usize> {
     }
 }
 
-/// Measured seconds per (site × sample) of a threshold sweep on the 2-core
-/// reference machine (both threads busy), including the per-sample reset.
+/// Seconds per (site × sample) of a threshold sweep with both threads busy,
+/// measured on the 2-core reference machine while it was also compiling
+/// (so conservative), at the largest side of [`fss_sides`], including the
+/// per-sample reset. Bond sweeps visit `d` bond slots per site.
 fn fss_seconds_per_site(dim: usize, kind: Kind) -> f64 {
-    let base = 1.0 / 40e6;
-    let per_dim = 1.0 + 0.25 * dim as f64;
-    base * per_dim
-        * if kind == Kind::Bond {
-            dim as f64 * 0.5
-        } else {
-            1.0
-        }
+    let site = match dim {
+        2 => 9.5e-8,
+        3 => 6.5e-8,
+        d => 5.0e-8 * (1.0 + 0.1 * d as f64),
+    };
+    site * if kind == Kind::Bond {
+        0.8 * dim as f64
+    } else {
+        1.0
+    }
 }
 
 /// A threshold estimate, as printed by `ismc lattice threshold --json`.
@@ -301,4 +329,76 @@ pub fn estimate(
     }
     est.seconds = start.elapsed().as_secs_f64();
     Ok(est)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(dim: usize, budget: f64) -> ThresholdConfig {
+        ThresholdConfig {
+            dim,
+            kind: Kind::Site,
+            method: Method::Auto,
+            budget_secs: budget,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn bad_configs_are_refused_before_any_work() {
+        assert!(matches!(
+            cfg(0, 10.0).plan(),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            cfg(17, 10.0).plan(),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            cfg(2, 0.0).plan(),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            cfg(2, f64::NAN).plan(),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            cfg(2, 1e-4).plan(),
+            Err(Error::BudgetTooSmall { .. })
+        ));
+        assert!(matches!(
+            cfg(9, 1e-4).plan(),
+            Err(Error::BudgetTooSmall { .. })
+        ));
+    }
+
+    #[test]
+    fn plans_are_deterministic_and_scale_with_budget() {
+        let a = cfg(3, 20.0).plan().unwrap();
+        assert_eq!(a, cfg(3, 20.0).plan().unwrap());
+        assert_eq!(a.method, Method::Fss);
+        let b = cfg(3, 40.0).plan().unwrap();
+        assert!(b
+            .sizes
+            .iter()
+            .zip(&a.sizes)
+            .all(|(x, y)| x.1 >= 2 * y.1 - 1));
+        assert_eq!(cfg(8, 20.0).plan().unwrap().method, Method::Invasion);
+    }
+
+    #[test]
+    fn invasion_estimate_in_high_dimension_is_close_to_the_literature() {
+        // d = 10 site with a small budget: the extrapolated estimate must lie
+        // within 4 of its own standard errors of the published value.
+        let plan = ThresholdPlan {
+            runs: 40,
+            checkpoints: crate::scaling::invasion_fit::checkpoints(1 << 12),
+            ..cfg(10, 5.0).plan().unwrap()
+        };
+        let est = estimate(&plan, None).unwrap();
+        let z = est.z.unwrap();
+        assert!(z.abs() < 4.0, "{est:?}");
+        assert!(est.stderr > 0.0 && est.stderr < 1e-3);
+    }
 }
