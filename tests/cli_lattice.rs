@@ -116,6 +116,7 @@ fn bad_sweep_input_exits_2_and_writes_nothing() {
         vec!["--dim", "0", "--size", "8"],
         vec!["--dim", "4", "--size", "300"],
         vec!["--dim", "2", "--size", "8", "--samples", "0"],
+        vec!["--dim", "3", "--size", "8,8"],
     ] {
         let out_dir = dir.path().join("never");
         let out = ismc()

@@ -56,7 +56,7 @@ pub struct ThresholdArgs {
     #[arg(long, default_value = "auto")]
     pub method: ismc::scaling::threshold::Method,
     /// Wall-clock budget in seconds; the sample counts are planned to fill it.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 20.0)]
     pub budget_secs: f64,
     /// Master seed.
     #[arg(long, default_value_t = 1)]
@@ -72,9 +72,9 @@ pub struct SweepArgs {
     /// Dimension d.
     #[arg(long)]
     pub dim: usize,
-    /// Side L of the hypercube (≥ 2).
-    #[arg(long)]
-    pub size: usize,
+    /// Side L of the hypercube (≥ 2), or one side per axis: `--size 64,32`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub size: Vec<usize>,
     /// `site` or `bond`.
     #[arg(long, default_value = "site")]
     pub kind: Kind,
@@ -161,7 +161,18 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     if a.points < 2 {
         return Err(ismc::Error::invalid("--points", a.points, "expected at least 2").into());
     }
-    let lattice = Lattice::hypercube(a.dim, a.size, a.boundary)?;
+    let lattice = match a.size.as_slice() {
+        [side] => Lattice::hypercube(a.dim, *side, a.boundary)?,
+        sides if sides.len() == a.dim => Lattice::new(sides, a.boundary)?,
+        sides => {
+            return Err(ismc::Error::invalid(
+                "--size",
+                format!("{sides:?}"),
+                format!("expected one side or {} sides (one per axis)", a.dim),
+            )
+            .into())
+        }
+    };
     let cfg = SweepConfig {
         kind: a.kind,
         samples: a.samples,
@@ -240,7 +251,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let summary = serde_json::json!({
-        "dim": a.dim, "side": a.size, "kind": a.kind, "boundary": a.boundary,
+        "dim": a.dim, "sides": lattice.sides(), "kind": a.kind, "boundary": a.boundary,
         "event": sweeps.event, "samples": a.samples, "seed": a.seed, "n_elements": n,
         "p_av": p_av.mean, "p_av_err": p_av.stderr, "p_av_per_axis": per_axis,
         "ismc_version": env!("CARGO_PKG_VERSION"),

@@ -144,11 +144,11 @@ impl ThresholdConfig {
                     plan.sizes = sides
                         .iter()
                         .map(|&side| {
-                            (
-                                side,
-                                (share / ((side as f64).powi(self.dim as i32) * per_site)).floor()
-                                    as u64,
-                            )
+                            let n = (side as f64).powi(self.dim as i32);
+                            // Past the caches a sweep is memory-bound: ~1.5× per
+                            // site at 2^20 sites.
+                            let memory = 1.0 + 0.5 * n / (1u64 << 20) as f64;
+                            (side, (share / (n * per_site * memory)).floor() as u64)
                         })
                         .collect();
                     let enough = plan.sizes.iter().all(|&(_, s)| s >= MIN_SAMPLES);
@@ -201,15 +201,15 @@ pub fn fss_sides(dim: usize) -> Vec<usize> {
     }
 }
 
-/// Seconds per (site × sample) of a threshold sweep with both threads busy,
-/// measured on the 2-core reference machine while it was also compiling
-/// (so conservative), at the largest side of [`fss_sides`], including the
-/// per-sample reset. Bond sweeps visit `d` bond slots per site.
+/// Seconds per (site × sample) of a threshold sweep with both threads busy on
+/// the 2-core reference machine, at the largest sides of [`fss_sides`]
+/// (memory-bound, so smaller sides run faster), including the per-sample
+/// reset. Bond sweeps visit `d` bond slots per site.
 fn fss_seconds_per_site(dim: usize, kind: Kind) -> f64 {
     let site = match dim {
-        2 => 9.5e-8,
-        3 => 6.5e-8,
-        d => 5.0e-8 * (1.0 + 0.1 * d as f64),
+        2 => 4.2e-8,
+        3 => 2.9e-8,
+        d => 2.2e-8 * (1.0 + 0.1 * d as f64),
     };
     site * if kind == Kind::Bond {
         0.8 * dim as f64
