@@ -90,6 +90,21 @@ pub fn save(figure: &impl Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((png, svg))
 }
 
+/// Draws the series legend of `chart` in the house style.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Text style of axis labels.
 pub fn label_font() -> TextStyle<'static> {
     ("sans-serif", 20).into_font().into()

@@ -92,14 +92,6 @@ impl Figure for ThresholdFigure {
                 }))
                 .map_err(e)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(e)?;
-        Ok(())
+        super::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
