@@ -443,16 +443,10 @@ struct Recorder<'s> {
     sums: Option<&'s mut ObservableSums>,
     next_grid: usize,
     tally: Tally,
-    n_elements: u64,
 }
 
 impl<'s> Recorder<'s> {
-    fn new(
-        dim: usize,
-        sums: Option<&'s mut ObservableSums>,
-        n_elements: u64,
-        tally: Tally,
-    ) -> Self {
+    fn new(dim: usize, sums: Option<&'s mut ObservableSums>, tally: Tally) -> Self {
         let all_axes = ((1u64 << dim) - 1) as u32;
         let mut r = Recorder {
             record: SampleRecord {
@@ -464,7 +458,6 @@ impl<'s> Recorder<'s> {
             sums,
             next_grid: 0,
             tally,
-            n_elements,
         };
         r.observe(0);
         if let Some(s) = r.sums.as_deref_mut() {
@@ -518,7 +511,6 @@ impl<'s> Recorder<'s> {
             .sums
             .as_ref()
             .is_none_or(|s| self.next_grid == s.grid.len()));
-        let _ = self.n_elements;
         self.record
     }
 }
@@ -533,7 +525,7 @@ fn site_torus<N: Node>(
     let n_sites = lattice.n_sites();
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
-    let mut rec = Recorder::new(dim, sums, n_sites as u64, Tally::default());
+    let mut rec = Recorder::new(dim, sums, Tally::default());
     let mut c = [0u32; MAX_DIM];
     for k in 0..n_sites {
         let u = perm.apply(k as u64) as u32;
@@ -589,7 +581,7 @@ fn bond_torus<N: Node>(
         clusters: n_sites,
         sum_sq: n_sites as u64,
     };
-    let mut rec = Recorder::new(dim, sums, slots, tally);
+    let mut rec = Recorder::new(dim, sums, tally);
     for k in 0..slots {
         let b = perm.apply(k);
         let u = (b / dim as u64) as u32;
@@ -623,7 +615,7 @@ fn site_open(
     let n_sites = lattice.n_sites();
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
-    let mut rec = Recorder::new(dim, sums, n_sites as u64, Tally::default());
+    let mut rec = Recorder::new(dim, sums, Tally::default());
     let mut c = [0u32; MAX_DIM];
     for k in 0..n_sites {
         let u = perm.apply(k as u64) as u32;
@@ -677,7 +669,7 @@ fn bond_open(
         clusters: n_sites,
         sum_sq: n_sites as u64,
     };
-    let mut rec = Recorder::new(dim, sums, lattice.n_bonds(), tally);
+    let mut rec = Recorder::new(dim, sums, tally);
     // Sides are at least 2, so no single site spans: nothing happens at n = 0.
     let mut n = 0u32;
     for k in 0..slots {
