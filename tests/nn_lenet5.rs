@@ -207,3 +207,34 @@ fn gradient_of_a_batch_equals_gradients_of_single_inputs() {
         assert!((one.loss[0] - batch.loss[j]).abs() < 1e-5);
     }
 }
+
+#[test]
+fn flat_batched_loss_and_gradient_agree_with_tensor_calls() {
+    let model = zoo::load_named("lenet5-mnist").unwrap();
+    let data = ismc::data::load("mnist").unwrap();
+    let idx: Vec<usize> = (0..7).map(|i| i * 101).collect();
+    let targets: Vec<u32> = idx.iter().map(|&i| data.labels()[i] as u32).collect();
+    let x = data.images(&idx).unwrap();
+    let flat = data.values(&idx);
+    let whole = model.loss_and_input_grad(&x, &targets).unwrap();
+    let whole_grad: Vec<f32> = whole.grad.flatten_all().unwrap().to_vec1().unwrap();
+    // Uneven batches (3 + 3 + 1) must give the same numbers as one call.
+    let (loss, grad) = model.loss_grad_flat(&flat, &targets, 3).unwrap();
+    let only_loss = model.loss_flat(&flat, &targets, 2).unwrap();
+    for i in 0..idx.len() {
+        assert!((loss[i] - whole.loss[i]).abs() <= 1e-5 * (1.0 + whole.loss[i].abs()));
+        assert!((only_loss[i] - whole.loss[i]).abs() <= 1e-5 * (1.0 + whole.loss[i].abs()));
+    }
+    let scale = whole_grad.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (a, b) in grad.iter().zip(&whole_grad) {
+        assert!((a - b).abs() <= 1e-5 * scale);
+    }
+    // A single shared target is repeated for every input.
+    let shared = model.loss_flat(&flat, &[targets[0]], 4).unwrap();
+    let explicit = model
+        .loss_flat(&flat, &vec![targets[0]; idx.len()], 4)
+        .unwrap();
+    assert_eq!(shared, explicit);
+    // A buffer that is not a whole number of inputs is refused.
+    assert!(model.loss_flat(&flat[1..], &targets, 4).is_err());
+}

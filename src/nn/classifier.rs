@@ -85,6 +85,83 @@ pub trait Classifier: Send + Sync {
             logits: logits.detach(),
         })
     }
+
+    /// Loss of many flat inputs (`xs.len() = n · item_len`, row-major, one
+    /// input after another) against `targets` (one per input, or a single
+    /// target for all), evaluated `batch` inputs at a time. The hot path of
+    /// paths, slices and pair statistics: no tensor handling for callers.
+    fn loss_flat(&self, xs: &[f32], targets: &[u32], batch: usize) -> NnResult<Vec<f32>> {
+        let (n, len) = flat_count(self.spec(), xs, targets)?;
+        let mut out = Vec::with_capacity(n);
+        for start in (0..n).step_by(batch.max(1)) {
+            let end = (start + batch.max(1)).min(n);
+            let x = flat_batch(self.spec(), &xs[start * len..end * len], end - start)?;
+            out.extend(self.loss(&x, &target_slice(targets, start, end))?);
+        }
+        Ok(out)
+    }
+
+    /// Loss and input gradient of many flat inputs, batched like
+    /// [`Classifier::loss_flat`]; the gradient is flat in the same layout.
+    fn loss_grad_flat(
+        &self,
+        xs: &[f32],
+        targets: &[u32],
+        batch: usize,
+    ) -> NnResult<(Vec<f32>, Vec<f32>)> {
+        let (n, len) = flat_count(self.spec(), xs, targets)?;
+        let mut loss = Vec::with_capacity(n);
+        let mut grad = Vec::with_capacity(xs.len());
+        for start in (0..n).step_by(batch.max(1)) {
+            let end = (start + batch.max(1)).min(n);
+            let x = flat_batch(self.spec(), &xs[start * len..end * len], end - start)?;
+            let lg = self.loss_and_input_grad(&x, &target_slice(targets, start, end))?;
+            loss.extend(lg.loss);
+            grad.extend(lg.grad.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok((loss, grad))
+    }
+}
+
+/// Number of inputs in a flat buffer and the length of one, after checking
+/// that the buffer holds whole inputs and that there is one target per input
+/// (or one for all).
+fn flat_count(spec: &InputSpec, xs: &[f32], targets: &[u32]) -> NnResult<(usize, usize)> {
+    let len = spec.item_len();
+    if len == 0 || xs.len() % len != 0 {
+        return Err(NnError::invalid(
+            "inputs",
+            xs.len(),
+            format!("expected a multiple of the input length {len}"),
+        ));
+    }
+    let n = xs.len() / len;
+    if targets.len() != n && targets.len() != 1 {
+        return Err(NnError::invalid(
+            "targets",
+            targets.len(),
+            format!("expected one target per input ({n}) or a single one"),
+        ));
+    }
+    Ok((n, len))
+}
+
+/// The targets of inputs `start..end`: a slice of `targets`, or the single
+/// shared target repeated.
+fn target_slice(targets: &[u32], start: usize, end: usize) -> Vec<u32> {
+    if targets.len() == 1 {
+        vec![targets[0]; end - start]
+    } else {
+        targets[start..end].to_vec()
+    }
+}
+
+/// A `[n, item_shape…]` tensor over a flat slice.
+fn flat_batch(spec: &InputSpec, xs: &[f32], n: usize) -> NnResult<Tensor> {
+    let mut shape = Vec::with_capacity(spec.item_shape.len() + 1);
+    shape.push(n);
+    shape.extend_from_slice(&spec.item_shape);
+    Ok(Tensor::from_slice(xs, shape, &Device::Cpu)?)
 }
 
 /// Per-row cross-entropy `logsumexp(z) − z[target]` of logits `[n, k]`.
