@@ -8,8 +8,9 @@ use clap::Args;
 /// Arguments of `ismc figures`.
 #[derive(Debug, Args)]
 pub struct FiguresArgs {
-    /// A results directory written by `ismc lattice study` or `ismc demo`
-    /// (its `lattice/` subdirectory is used when present).
+    /// A run directory of `ismc run` (any experiment), or a results
+    /// directory of `ismc lattice study` / `ismc demo` (its `lattice/`
+    /// subdirectory is used when present).
     pub dir: PathBuf,
     /// Where to write the PNG and SVG files (default: DIR/figures).
     #[arg(long)]
@@ -18,6 +19,13 @@ pub struct FiguresArgs {
 
 /// Redraws the figures.
 pub fn run(args: FiguresArgs) -> anyhow::Result<ExitCode> {
+    if args.dir.join("config.toml").exists() {
+        let out = args.out.unwrap_or_else(|| args.dir.join("figures"));
+        for path in ismc::experiment::figures(&args.dir, &out)? {
+            println!("{}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = if args.dir.join("lattice").join("thresholds.csv").exists() {
         args.dir.join("lattice")
     } else {

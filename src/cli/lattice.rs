@@ -34,8 +34,11 @@ pub enum LatticeCommand {
 /// Arguments of `ismc lattice study`.
 #[derive(Debug, Args)]
 pub struct StudyArgs {
-    /// TOML config: dims, kinds, budget_secs, crossing_dim, crossing_sides,
-    /// crossing_samples, seed, and optional [[budgets]] dim/secs overrides.
+    /// Experiment file with `kind = "lattice"` and a [params] table: dims,
+    /// kinds, budget_secs, crossing_dim, crossing_sides, crossing_samples,
+    /// samples_per_unit, seed, and optional [[params.budgets]] dim/secs
+    /// overrides (see experiments/lattice-thresholds.toml). The same as
+    /// `ismc run CONFIG --out DIR`.
     #[arg(long)]
     pub config: PathBuf,
     /// Output directory: thresholds.csv, crossing.csv, figures/, report.md.
@@ -111,9 +114,19 @@ pub fn run(cmd: LatticeCommand) -> anyhow::Result<ExitCode> {
         LatticeCommand::Sweep(a) => sweep(a),
         LatticeCommand::Label(a) => crate::cli::label::run(a),
         LatticeCommand::Study(a) => {
-            let cfg =
-                ismc::experiment::lattice_study::LatticeStudyConfig::from_toml_file(&a.config)?;
-            study(&cfg, &a.out)?;
+            let run = ismc::experiment::RunConfig::from_file(&a.config)?;
+            match &run.experiment {
+                ismc::experiment::ExperimentConfig::Lattice(cfg) => study(cfg, &a.out)?,
+                #[allow(unreachable_patterns)]
+                _ => {
+                    return Err(ismc::Error::invalid(
+                        "kind",
+                        run.kind,
+                        "`ismc lattice study` runs kind = \"lattice\"; use `ismc run`",
+                    )
+                    .into())
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -286,12 +299,18 @@ pub fn study(
     cfg: &ismc::experiment::lattice_study::LatticeStudyConfig,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use ismc::experiment::lattice_study as ls;
-    let bar = Bar::new(0, "lattice");
-    let rows = ls::run(cfg, out, Some(&bar))?;
-    bar.finish();
-    let figures = ls::draw_figures(out, &out.join("figures"))?;
-    ls::write_report(out, &rows, &figures)?;
+    use ismc::experiment::{ExperimentConfig, ExperimentKind, RunConfig, Shard};
+    let run = RunConfig::from_experiment(
+        ExperimentKind::Lattice,
+        Some("ismc lattice study".into()),
+        ExperimentConfig::Lattice(cfg.clone()),
+    )?;
+    let code = crate::cli::run::execute(&run, out, Shard::ALL)?;
+    if code != ExitCode::SUCCESS {
+        anyhow::bail!("the lattice study did not finish");
+    }
+    let rows: Vec<ismc::experiment::lattice_study::ThresholdRow> =
+        ismc::experiment::lattice_study::read_csv(&out.join("thresholds.csv"))?;
     for r in &rows {
         eprintln!(
             "d = {:>2} {:<4} p_c = {:.7} ± {:.1e}  (literature {:.7}, z = {:+.2})  [{}, {:.1} s]",

@@ -11,6 +11,7 @@ mod eval;
 mod figures;
 mod label;
 mod lattice;
+mod run;
 mod train;
 
 /// ismc — input-space mode connectivity and lattice percolation, measured.
@@ -26,12 +27,22 @@ pub struct Cli {
     /// Never draw progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log what happens to stderr (-v info, -vv debug; RUST_LOG overrides).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run (or resume) a declarative experiment: `ismc run experiments/X.toml
+    /// --out DIR` writes DIR/summary.json, CSV tables, figures and report.md.
+    Run(run::RunArgs),
+    /// Merge the directories of `ismc run --shard I/N` into one finished run.
+    Merge(run::MergeArgs),
+    /// Rewrite the Markdown report of a finished run directory.
+    Report(run::ReportArgs),
     /// Percolation on the hypercubic lattice Z^d: thresholds, sweeps, labelling.
     #[command(subcommand)]
     Lattice(lattice::LatticeCommand),
@@ -52,6 +63,7 @@ enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     ismc::progress::set_quiet(cli.quiet);
+    init_logging(cli.verbose);
     if let Some(n) = cli.threads {
         if n == 0 {
             return Err(ismc::Error::invalid("--threads", n, "expected at least 1").into());
@@ -61,6 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .build_global()?;
     }
     match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Merge(args) => run::merge(args),
+        Command::Report(args) => run::report(args),
         Command::Lattice(cmd) => lattice::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Figures(args) => figures::run(args),
@@ -68,6 +83,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
     }
+}
+
+/// Structured logs on stderr with `-v` (info) or `-vv` (debug); `RUST_LOG`
+/// takes precedence when set. Silent by default.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => return,
+        1 => "ismc=info",
+        _ => "ismc=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Exit code for an error: 2 when the user's input is at fault, 1 otherwise.

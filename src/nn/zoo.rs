@@ -77,3 +77,99 @@ pub fn convert_to_safetensors(
     meta.insert(super::arch::ARCH_METADATA_KEY.into(), arch.to_json());
     super::weights::write_safetensors(dst, &named, &meta)
 }
+
+/// Builds an untrained network of `arch` with initialisation `init` drawn
+/// from `seed` (the same seed always gives the same weights).
+pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Network> {
+    arch.validate()?;
+    let vm = candle_nn::VarMap::new();
+    let vb =
+        candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &candle_core::Device::Cpu);
+    arch.build(vb)?;
+    super::init::apply(&vm, init, seed)?;
+    let tensors: Vec<(String, candle_core::Tensor)> = vm
+        .data()
+        .lock()
+        .expect("no poisoned lock")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    Network::from_tensors(arch, tensors)
+}
+
+/// Loads a model named the way experiment configurations and `--model` name
+/// them:
+///
+/// * a bundled name: `lenet5-mnist`, `lenet5-mnist-adv`;
+/// * an untrained network `untrained:ARCH:INIT:SEED`, e.g.
+///   `untrained:mlp:pytorch:1`, `untrained:cnn:kaiming-normal:2`,
+///   `untrained:lenet5:gaussian:0.05:3` (ARCH one of lenet5, mlp, cnn with
+///   default widths for inputs of `item_shape` and `classes` classes; INIT as
+///   [`super::init::Init`] parses it);
+/// * a weights file written by `ismc train` (architecture in its metadata).
+pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<Network> {
+    if is_name(spec) {
+        return load_named(spec);
+    }
+    if let Some(rest) = spec.strip_prefix("untrained:") {
+        let bad = || {
+            NnError::invalid(
+                "model",
+                spec,
+                "expected untrained:ARCH:INIT:SEED, e.g. untrained:mlp:pytorch:1",
+            )
+        };
+        let (head, seed) = rest.rsplit_once(':').ok_or_else(bad)?;
+        let (arch, init) = head.split_once(':').ok_or_else(bad)?;
+        let seed: u64 = seed.parse().map_err(|_| bad())?;
+        let arch = Arch::from_name(arch, item_shape, classes)?;
+        return untrained(arch, init.parse()?, seed);
+    }
+    let path = std::path::Path::new(spec);
+    if !path.exists() {
+        return Err(NnError::UnknownName {
+            kind: "model",
+            name: spec.into(),
+            known: BUNDLED
+                .iter()
+                .map(|e| e.name.to_string())
+                .chain(["untrained:ARCH:INIT:SEED".into(), "a weights file".into()])
+                .collect(),
+        });
+    }
+    Network::load(path, None)
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+    use crate::nn::Classifier;
+
+    #[test]
+    fn untrained_specs_are_seeded_and_checked() {
+        let shape = [1, 28, 28];
+        let a = load_spec("untrained:mlp:pytorch:1", &shape, 10).unwrap();
+        let b = load_spec("untrained:mlp:pytorch:1", &shape, 10).unwrap();
+        let c = load_spec("untrained:mlp:pytorch:2", &shape, 10).unwrap();
+        let x = candle_core::Tensor::ones(
+            (2, 1, 28, 28),
+            candle_core::DType::F32,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        let la = a.loss(&x, &[0, 1]).unwrap();
+        assert_eq!(la, b.loss(&x, &[0, 1]).unwrap());
+        assert_ne!(la, c.loss(&x, &[0, 1]).unwrap());
+        let g = load_spec("untrained:cnn:gaussian:0.05:3", &shape, 10).unwrap();
+        assert_eq!(g.spec().classes, 10);
+        for bad in [
+            "untrained:mlp:pytorch",
+            "untrained:vit:pytorch:1",
+            "untrained:mlp:nope:1",
+            "no-such-model",
+        ] {
+            let e = load_spec(bad, &shape, 10).unwrap_err();
+            assert!(e.is_user_error(), "{bad}: {e}");
+        }
+    }
+}

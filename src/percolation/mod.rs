@@ -13,4 +13,6 @@ pub mod invasion;
 pub mod label;
 pub mod newman_ziff;
 
-pub use newman_ziff::{run_sweeps, Event, Kind, SampleRecord, SweepConfig, Sweeps};
+pub use newman_ziff::{
+    run_sweeps, run_sweeps_from, Event, Kind, SampleRecord, SweepConfig, Sweeps,
+};
