@@ -2,9 +2,9 @@
 # Runs the Slurm job-array example under a real single-node Slurm and checks
 # that the merged result equals one run. Needs root (it installs Debian's
 # slurm-wlm and munge, writes /etc/slurm/slurm.conf and starts munged,
-# slurmctld and slurmd). Opt-in: `.ci/run` calls it when ISMC_SLURM_TEST=1;
-# the default test suite checks the same scripts with the array variables
-# set by hand (tests/runner.rs).
+# slurmctld and slurmd). `.ci/run` calls it when run as root
+# (ISMC_SLURM_TEST=0 skips it); `cargo test` checks the same scripts with the
+# array variables set by hand (tests/runner.rs).
 #
 #   bash scripts/slurm-test.sh [path/to/ismc]
 set -euo pipefail
