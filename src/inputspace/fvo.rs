@@ -49,7 +49,7 @@ impl Default for FvoConfig {
             lr: 0.05,
             weight_decay: 1e-7,
             lambda_tv: 0.0,
-            iterations: 2048,
+            iterations: 10_000,
             loss_threshold: 5e-4,
             clip: false,
         }

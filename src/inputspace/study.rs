@@ -6,8 +6,10 @@
 //!
 //! ## One class unit (class y)
 //!
-//! 1. The **pool**: the `pool_size` class-y images of lowest `CE(·, y)` (the
-//!    real modes), shuffled with the unit's seed and split into the
+//! 1. The **pool**: `pool_size` class-y images drawn with the unit's seed
+//!    among those with `CE(·, y) ≤ low_loss_threshold` (the real modes; the
+//!    paper's "lowest-loss images" have CE = 0 in f32 on a trained MNIST
+//!    LeNet5, which would leave the paper's attack no stop loss), split into the
 //!    detector's `references`, the `clean_inputs` (class-y inputs the
 //!    detector must accept) and the remaining endpoints.
 //! 2. **Pairs** ([`crate::inputspace::pairs`]): `selection.candidates`
@@ -91,7 +93,7 @@ impl Default for DetectorConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdversarialStudyConfig {
-    /// Lowest-loss real images of each class forming the pool.
+    /// Real low-loss images of each class forming the pool.
     pub pool_size: usize,
     /// Candidates per class and kind, and how many are dropped.
     pub selection: SelectionRule,
@@ -105,7 +107,8 @@ pub struct AdversarialStudyConfig {
     pub points: usize,
     /// Batch size of every forward pass.
     pub batch: usize,
-    /// Endpoint losses above this are flagged in the pair records.
+    /// Pool images have CE at most this; endpoint losses above it are
+    /// flagged in the pair records.
     pub low_loss_threshold: f64,
     /// The paper's attack.
     pub attack: PaperAttackConfig,
@@ -403,19 +406,30 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
             ),
         ));
     }
-    // 1. Pool: lowest-loss class images, ties by index.
+    // 1. Pool: random class images whose loss is below the low-loss
+    //    threshold (real modes; the very lowest-loss images of a trained
+    //    MNIST net have CE = 0 in f32, which would make every stop loss 0).
     let own_loss = model.loss_flat(&data.values(&own), &[class], cfg.batch)?;
-    let mut order: Vec<usize> = (0..own.len()).collect();
-    order.sort_by(|&a, &b| own_loss[a].total_cmp(&own_loss[b]).then(a.cmp(&b)));
-    let mut pool: Vec<(usize, f32)> = order[..cfg.pool_size]
+    let mut pool: Vec<(usize, f32)> = own
         .iter()
-        .map(|&k| (own[k], own_loss[k]))
+        .zip(&own_loss)
+        .filter(|(_, &l)| (l as f64) <= cfg.low_loss_threshold)
+        .map(|(&i, &l)| (i, l))
         .collect();
-    let mut rng = unit_rng(
-        seed,
-        &[stream::INPUT_SPACE, super::stream::STUDY, class as u64],
-    );
+    if pool.len() < cfg.pool_size {
+        return Err(Error::invalid(
+            "pool_size",
+            cfg.pool_size,
+            format!(
+                "class {class} has only {} images with CE ≤ low_loss_threshold = {}",
+                pool.len(),
+                cfg.low_loss_threshold
+            ),
+        ));
+    }
+    let mut rng = unit_rng(seed, &[stream::INPUT_SPACE, super::stream::STUDY, class as u64]);
     pool.shuffle(&mut rng);
+    pool.truncate(cfg.pool_size);
     let refs_idx: Vec<usize> = pool[..cfg.references].iter().map(|p| p.0).collect();
     let clean_idx: Vec<usize> = pool[cfg.references..cfg.references + cfg.clean_inputs]
         .iter()
