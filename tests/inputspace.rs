@@ -22,7 +22,9 @@ struct Linear {
 
 impl Linear {
     fn new() -> Self {
-        let w: Vec<f32> = (0..36).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.15).collect();
+        let w: Vec<f32> = (0..36)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.15)
+            .collect();
         Linear {
             spec: InputSpec {
                 item_shape: vec![1, 3, 4],
@@ -40,7 +42,9 @@ impl Classifier for Linear {
         &self.spec
     }
     fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.flatten_from(1)?.matmul(&self.w.t()?)?.broadcast_add(&self.b)
+        x.flatten_from(1)?
+            .matmul(&self.w.t()?)?
+            .broadcast_add(&self.b)
     }
 }
 
@@ -48,8 +52,12 @@ fn lenet() -> Network {
     ismc::nn::zoo::load_named("lenet5-mnist").unwrap()
 }
 
+/// An untrained MLP 784-64-64-10 (PyTorch default init).
 fn untrained_mlp(seed: u64) -> Network {
-    let arch = Arch::Mlp(mlp::Config::default());
+    let arch = Arch::Mlp(mlp::Config {
+        widths: vec![64, 64],
+        ..mlp::Config::default()
+    });
     let vm = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &Device::Cpu);
     arch.build(vb).unwrap();
@@ -66,7 +74,10 @@ fn untrained_mlp(seed: u64) -> Network {
 
 /// First `n` images of class `class` in the bundled digits.
 fn class_images(data: &ismc::data::Dataset, class: u8, n: usize) -> (Vec<usize>, Vec<f32>) {
-    let idx: Vec<usize> = (0..data.len()).filter(|&i| data.labels()[i] == class).take(n).collect();
+    let idx: Vec<usize> = (0..data.len())
+        .filter(|&i| data.labels()[i] == class)
+        .take(n)
+        .collect();
     let v = data.values(&idx);
     (idx, v)
 }
@@ -130,7 +141,9 @@ fn bypass_displacement_is_orthogonal_to_the_segment() {
     // Barrier point: the linear path's argmax.
     let path = Path::linear(a.to_vec(), c.to_vec()).unwrap();
     let curve = loss_along(&model, &path, 7, 64, 64).unwrap();
-    let b_idx = ismc::inputspace::barrier::BarrierMetrics::of(&curve).unwrap().index;
+    let b_idx = ismc::inputspace::barrier::BarrierMetrics::of(&curve)
+        .unwrap()
+        .index;
     let mut b = vec![0.0f32; len];
     path.sample(64, b_idx, &mut b);
     let d: Vec<f32> = c.iter().zip(a).map(|(c, a)| c - a).collect();
@@ -145,7 +158,11 @@ fn bypass_displacement_is_orthogonal_to_the_segment() {
     let nd = delta.iter().map(|x| x * x).sum::<f64>().sqrt();
     let nc = d.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
     assert!(nd > 1e-3, "the bend did not move: |δ| = {nd}");
-    assert!(dot.abs() <= 1e-6 * nd * nc, "δ·d = {dot}, |δ||d| = {}", nd * nc);
+    assert!(
+        dot.abs() <= 1e-6 * nd * nc,
+        "δ·d = {dot}, |δ||d| = {}",
+        nd * nc
+    );
     // Its loss is lower than at B.
     let l = model.loss_flat(&[b.clone(), bp].concat(), &[7], 2).unwrap();
     assert!(l[1] < l[0], "loss at B' {} not below B {}", l[1], l[0]);
@@ -157,7 +174,12 @@ fn bypass_displacement_is_orthogonal_to_the_segment() {
 #[test]
 fn free_rounds_report_every_round() {
     let model = untrained_mlp(3);
-    let fvo = synthesize(&model, &[1, 1], &[10, 11], &FvoConfig::default()).unwrap();
+    // Endpoints need not be converged modes here: 200 FVO steps.
+    let fvo_cfg = FvoConfig {
+        iterations: 200,
+        ..FvoConfig::default()
+    };
+    let fvo = synthesize(&model, &[1, 1], &[10, 11], &fvo_cfg).unwrap();
     let len = 784;
     let cfg = BypassConfig {
         iterations: 100,
@@ -168,7 +190,15 @@ fn free_rounds_report_every_round() {
         max_rounds: 2,
         gap_tolerance: 0.0,
     };
-    let rep = bypass_many(&model, &fvo.inputs[..len], &fvo.inputs[len..], &[1], &cfg, &rounds).unwrap();
+    let rep = bypass_many(
+        &model,
+        &fvo.inputs[..len],
+        &fvo.inputs[len..],
+        &[1],
+        &cfg,
+        &rounds,
+    )
+    .unwrap();
     let r = &rep[0];
     assert_eq!(r.vertices.len(), r.rounds.len() + 1);
     assert_eq!(r.rounds[0].round, 0);
@@ -220,7 +250,11 @@ fn fgsm_and_pgd_respect_eps_and_range() {
     let adv = attack::pgd(&model, &x, &targets, Goal::Targeted, &cfg, 5, 8).unwrap();
     check(&adv);
     let soft = ismc::inputspace::detector::max_softmax(&model, &adv, 8).unwrap();
-    let hits = soft.iter().zip(&targets).filter(|(s, t)| s.1 == **t).count();
+    let hits = soft
+        .iter()
+        .zip(&targets)
+        .filter(|(s, t)| s.1 == **t)
+        .count();
     assert!(hits >= 6, "targeted PGD reached the target on {hits}/8");
     let un = attack::pgd(&model, &x, &labels, Goal::Untargeted, &cfg, 5, 8).unwrap();
     check(&un);
@@ -245,7 +279,8 @@ fn paper_attack_stops_below_the_reference_loss() {
         .filter(|&l| l > 1e-3)
         .fold(f32::INFINITY, f32::min);
     assert!(stop < 0.1, "no moderately confident eight: {stop}");
-    let r = attack::paper_attack(&model, &src, &[8], &[stop], &PaperAttackConfig::default()).unwrap();
+    let r =
+        attack::paper_attack(&model, &src, &[8], &[stop], &PaperAttackConfig::default()).unwrap();
     let l = model.loss_flat(&r.inputs, &[8], 4).unwrap();
     let mut stopped = 0;
     for i in 0..4 {
@@ -257,9 +292,14 @@ fn paper_attack_stops_below_the_reference_loss() {
         } else {
             assert_eq!(r.iterations[i], 512);
         }
-        assert!(r.inputs[i * 784..(i + 1) * 784].iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(r.inputs[i * 784..(i + 1) * 784]
+            .iter()
+            .all(|v| (0.0..=1.0).contains(v)));
     }
-    assert!(stopped >= 3, "only {stopped}/4 reached the reference loss {stop}");
+    assert!(
+        stopped >= 3,
+        "only {stopped}/4 reached the reference loss {stop}"
+    );
 }
 
 #[test]
@@ -268,18 +308,34 @@ fn invalid_inputs_are_typed_user_errors() {
     let x = vec![0.5f32; 784];
     let errors = [
         Path::linear(x.clone(), vec![0.5; 783]).unwrap_err(),
-        loss_along(&model, &Path::linear(x.clone(), x.clone()).unwrap(), 10, 10, 10).unwrap_err(),
+        loss_along(
+            &model,
+            &Path::linear(x.clone(), x.clone()).unwrap(),
+            10,
+            10,
+            10,
+        )
+        .unwrap_err(),
         attack::fgsm(&model, &x, &[0], Goal::Untargeted, 1.5, 1).unwrap_err(),
         attack::fgsm(&model, &x, &[0], Goal::Untargeted, 0.0, 1).unwrap_err(),
         attack::fgsm(&model, &x, &[12], Goal::Targeted, 0.1, 1).unwrap_err(),
-        attack::paper_attack(&model, &x[..700], &[0], &[0.1], &PaperAttackConfig::default()).unwrap_err(),
+        attack::paper_attack(
+            &model,
+            &x[..700],
+            &[0],
+            &[0.1],
+            &PaperAttackConfig::default(),
+        )
+        .unwrap_err(),
         bend(&model, &x, &x[..10], &[0], &BypassConfig::default()).unwrap_err(),
         synthesize(&model, &[3], &[], &FvoConfig::default()).unwrap_err(),
     ];
     for e in errors {
         assert!(e.is_user_error(), "{e}");
     }
-    let msg = attack::fgsm(&model, &x, &[0], Goal::Untargeted, 1.5, 1).unwrap_err().to_string();
+    let msg = attack::fgsm(&model, &x, &[0], Goal::Untargeted, 1.5, 1)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("eps"), "{msg}");
 }
 
@@ -289,7 +345,10 @@ fn study_config_rejects_unknown_fields_and_names_bad_ones() {
     assert!(e.to_string().contains("bogus"));
     let c: AdversarialStudyConfig = toml::from_str("references = 0\n").unwrap();
     let e = c.validate().unwrap_err();
-    assert!(e.is_user_error() && e.to_string().contains("references"), "{e}");
+    assert!(
+        e.is_user_error() && e.to_string().contains("references"),
+        "{e}"
+    );
     AdversarialStudyConfig::default().validate().unwrap();
     AdversarialStudyConfig::quick().validate().unwrap();
 }
@@ -302,8 +361,12 @@ fn quick_study_unit_is_complete_and_summarised() {
     let model = lenet();
     let data = ismc::data::load("mnist").unwrap();
     let mut cfg = AdversarialStudyConfig::quick();
-    cfg.attack.iterations = 64;
+    // Smaller still than `quick` to keep the test short.
+    cfg.attack.iterations = 32;
+    cfg.adaptive.base.iterations = 16;
+    cfg.points = 16;
     cfg.bypass.iterations = 16;
+    cfg.bypass.points = 16;
     let u = run_class_unit(&model, &data, &cfg, 4, 9).unwrap();
     let kept = cfg.selection.candidates - cfg.selection.drop;
     assert_eq!(u.pairs.len(), 3 * kept);
@@ -321,7 +384,10 @@ fn quick_study_unit_is_complete_and_summarised() {
     let json = serde_json::to_string(&u).unwrap();
     let back: ismc::inputspace::study::ClassUnitResult = serde_json::from_str(&json).unwrap();
     for (a, b) in back.pairs.iter().zip(&u.pairs) {
-        assert_eq!((a.kind, a.index_a, a.index_c), (b.kind, b.index_a, b.index_c));
+        assert_eq!(
+            (a.kind, a.index_a, a.index_c),
+            (b.kind, b.index_a, b.index_c)
+        );
         assert!((a.barrier_max - b.barrier_max).abs() <= 1e-12 * (1.0 + b.barrier_max));
     }
     let s = summarise(&cfg, &[u.clone()]).unwrap();
@@ -334,4 +400,80 @@ fn quick_study_unit_is_complete_and_summarised() {
     }
     assert!(s.bypass_relative_bend_median.is_some());
     serde_json::to_string(&s).unwrap();
+}
+
+/// The batched evaluation of many linear paths (samples of different paths
+/// mixed in one batch) agrees with evaluating each path on its own, and the
+/// barrier of a path whose endpoints are swapped is mirrored.
+#[test]
+fn batched_linear_barriers_agree_with_single_paths() {
+    use ismc::inputspace::barrier::BarrierMetrics;
+    use ismc::inputspace::pairs::linear_barriers;
+    let model = Linear::new();
+    let a: Vec<f32> = (0..36).map(|i| ((i * 3 % 17) as f32) / 17.0).collect();
+    let c: Vec<f32> = (0..36).map(|i| ((i * 11 % 19) as f32) / 19.0).collect();
+    let targets = [0u32, 1, 2];
+    let b = linear_barriers(&model, &a, &c, &targets, 21, 7).unwrap();
+    let back = linear_barriers(&model, &c, &a, &targets, 21, 5).unwrap();
+    for i in 0..3 {
+        let path = Path::linear(
+            a[i * 12..(i + 1) * 12].to_vec(),
+            c[i * 12..(i + 1) * 12].to_vec(),
+        )
+        .unwrap();
+        let one =
+            BarrierMetrics::of(&loss_along(&model, &path, targets[i], 21, 4).unwrap()).unwrap();
+        assert!((one.max - b[i].max).abs() <= 1e-6 * (1.0 + one.max));
+        assert_eq!(one.index, b[i].index);
+        assert!((back[i].max - b[i].max).abs() <= 1e-6 * (1.0 + b[i].max));
+        assert!((back[i].location - (1.0 - b[i].location)).abs() < 1e-12);
+    }
+}
+
+/// The whole quick study (ten MNIST classes, LeNet5) gives byte-identical
+/// summaries with one and two threads, and reports its time. Slow in the
+/// test profile; run `cargo test --release --test inputspace -- --ignored`.
+#[test]
+#[ignore = "whole quick study twice: about a minute in release"]
+fn quick_study_is_thread_count_independent() {
+    use rayon::prelude::*;
+    let model = lenet();
+    let data = ismc::data::load("mnist").unwrap();
+    let cfg = AdversarialStudyConfig::quick();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let t = std::time::Instant::now();
+        let units: Vec<_> = pool.install(|| {
+            (0..10u32)
+                .into_par_iter()
+                .map(|c| {
+                    run_class_unit(
+                        &model,
+                        &data,
+                        &cfg,
+                        c,
+                        ismc::rng::derive_seed(7, &[c as u64]),
+                    )
+                    .unwrap()
+                })
+                .collect()
+        });
+        let s = summarise(&cfg, &units).unwrap();
+        eprintln!(
+            "quick study, {threads} thread(s): {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        (
+            serde_json::to_string(&units).unwrap(),
+            serde_json::to_string_pretty(&s).unwrap(),
+        )
+    };
+    let one = run(1);
+    let two = run(2);
+    eprintln!("{}", one.1);
+    assert_eq!(one.0, two.0);
+    assert_eq!(one.1, two.1);
 }

@@ -123,18 +123,33 @@ pub fn features<C: Classifier + ?Sized>(
     points: usize,
     batch: usize,
 ) -> Result<DetectorFeatures> {
+    Ok(features_many(model, x, class, references, points, batch)?.remove(0))
+}
+
+/// [`features`] of many inputs `xs` (n inputs) claimed as one class against
+/// the same references, with all paths evaluated together in batches.
+pub fn features_many<C: Classifier + ?Sized>(
+    model: &C,
+    xs: &[f32],
+    class: u32,
+    references: &[f32],
+    points: usize,
+    batch: usize,
+) -> Result<Vec<DetectorFeatures>> {
     let spec = model.spec();
-    if x.len() != spec.item_len() {
-        return Err(Error::invalid(
-            "input",
-            format!("{} values", x.len()),
-            format!("expected one input of shape {:?}", spec.item_shape),
-        ));
-    }
+    let n = super::count_inputs(spec, xs, "inputs")?;
     let k = super::count_inputs(spec, references, "references")?;
-    let xs: Vec<f32> = x.iter().copied().cycle().take(k * x.len()).collect();
-    let b = linear_barriers(model, references, &xs, &[class], points, batch)?;
-    Ok(DetectorFeatures::from_barriers(&b))
+    let len = spec.item_len();
+    let mut a = Vec::with_capacity(n * k * len);
+    let mut c = Vec::with_capacity(n * k * len);
+    for i in 0..n {
+        a.extend_from_slice(references);
+        for _ in 0..k {
+            c.extend_from_slice(&xs[i * len..(i + 1) * len]);
+        }
+    }
+    let b = linear_barriers(model, &a, &c, &[class], points, batch)?;
+    Ok(b.chunks(k).map(DetectorFeatures::from_barriers).collect())
 }
 
 /// Maximum softmax probability and predicted class of each input (n inputs

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::barrier::BarrierMetrics;
-use super::path::{loss_along, Path};
+use super::path::LossCurve;
 use crate::nn::Classifier;
 use crate::{Error, Result};
 
@@ -153,7 +153,9 @@ impl PairRecord {
 }
 
 /// Barrier metrics of the linear paths `a[i] → c[i]` (n inputs each) against
-/// `targets` (per pair or shared), `points` samples per path.
+/// `targets` (per pair or shared), `points` samples per path at
+/// `α = k / (points − 1)`. The samples of all paths are evaluated together,
+/// `batch` at a time (one batch of points in memory).
 pub fn linear_barriers<C: Classifier + ?Sized>(
     model: &C,
     a: &[f32],
@@ -174,16 +176,49 @@ pub fn linear_barriers<C: Classifier + ?Sized>(
             ),
         ));
     }
+    super::count_inputs(spec, c, "endpoints C")?;
     super::check_targets(spec, targets, n, "targets")?;
+    if points < 2 {
+        return Err(Error::invalid("points", points, "expected at least 2"));
+    }
     let len = spec.item_len();
+    let batch = batch.max(1);
+    let total = n * points;
+    let alpha: Vec<f64> = (0..points)
+        .map(|k| k as f64 / (points - 1) as f64)
+        .collect();
+    let mut loss = Vec::with_capacity(total);
+    let mut buf = vec![0.0f32; batch.min(total) * len];
+    let mut ts = Vec::with_capacity(batch);
+    for start in (0..total).step_by(batch) {
+        let end = (start + batch).min(total);
+        ts.clear();
+        for (r, g) in (start..end).enumerate() {
+            let (i, k) = (g / points, g % points);
+            let (pa, pc) = (&a[i * len..(i + 1) * len], &c[i * len..(i + 1) * len]);
+            let out = &mut buf[r * len..(r + 1) * len];
+            if k == 0 {
+                out.copy_from_slice(pa);
+            } else if k == points - 1 {
+                out.copy_from_slice(pc);
+            } else {
+                let t = alpha[k] as f32;
+                for m in 0..len {
+                    out[m] = (1.0 - t) * pa[m] + t * pc[m];
+                }
+            }
+            ts.push(super::target_of(targets, i));
+        }
+        let l = model.loss_flat(&buf[..(end - start) * len], &ts, end - start)?;
+        loss.extend(l.into_iter().map(f64::from));
+    }
     (0..n)
         .map(|i| {
-            let path = Path::linear(
-                a[i * len..(i + 1) * len].to_vec(),
-                c[i * len..(i + 1) * len].to_vec(),
-            )?;
-            let curve = loss_along(model, &path, super::target_of(targets, i), points, batch)?;
-            BarrierMetrics::of(&curve)
+            BarrierMetrics::of(&LossCurve {
+                alpha: alpha.clone(),
+                arc: alpha.clone(),
+                loss: loss[i * points..(i + 1) * points].to_vec(),
+            })
         })
         .collect()
 }

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 use super::attack::{self, AdaptiveConfig, Goal, PaperAttackConfig, PgdConfig};
 use super::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
 use super::detector::{
-    auroc, auroc_interval, features, max_softmax, nearest_distance, DetectorFeatures,
+    auroc, auroc_interval, features_many, max_softmax, nearest_distance, DetectorFeatures,
     LogisticRegression,
 };
 use super::pairs::{linear_barriers, PairKind, PairRecord, SelectionRule};
@@ -427,7 +427,10 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
             ),
         ));
     }
-    let mut rng = unit_rng(seed, &[stream::INPUT_SPACE, super::stream::STUDY, class as u64]);
+    let mut rng = unit_rng(
+        seed,
+        &[stream::INPUT_SPACE, super::stream::STUDY, class as u64],
+    );
     pool.shuffle(&mut rng);
     pool.truncate(cfg.pool_size);
     let refs_idx: Vec<usize> = pool[..cfg.references].iter().map(|p| p.0).collect();
@@ -545,6 +548,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     let view = |xs: &[f32], idx: &[usize]| -> Result<Vec<DetectionSample>> {
         let soft = max_softmax(model, xs, cfg.batch)?;
         let loss = model.loss_flat(xs, &target, cfg.batch)?;
+        let feats = features_many(model, xs, class, &refs, cfg.points, cfg.batch)?;
         idx.iter()
             .enumerate()
             .map(|(i, &index)| {
@@ -556,7 +560,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
                     success: soft[i].1 == class,
                     max_softmax: soft[i].0,
                     nearest_distance: nearest_distance(x, &refs),
-                    features: features(model, x, class, &refs, cfg.points, cfg.batch)?,
+                    features: feats[i],
                 })
             })
             .collect()
