@@ -283,6 +283,7 @@ fn paper_attack_stops_below_the_reference_loss() {
         attack::paper_attack(&model, &src, &[8], &[stop], &PaperAttackConfig::default()).unwrap();
     let l = model.loss_flat(&r.inputs, &[8], 4).unwrap();
     let mut stopped = 0;
+    #[allow(clippy::needless_range_loop)]
     for i in 0..4 {
         assert!((l[i] - r.losses[i]).abs() <= 1e-5 * (1.0 + l[i].abs()));
         if r.stopped[i] {
@@ -364,9 +365,7 @@ fn quick_study_unit_is_complete_and_summarised() {
     // Smaller still than `quick` to keep the test short.
     cfg.attack.iterations = 32;
     cfg.adaptive.base.iterations = 16;
-    cfg.points = 16;
     cfg.bypass.iterations = 16;
-    cfg.bypass.points = 16;
     let u = run_class_unit(&model, &data, &cfg, 4, 9).unwrap();
     let kept = cfg.selection.candidates - cfg.selection.drop;
     assert_eq!(u.pairs.len(), 3 * kept);
@@ -390,7 +389,7 @@ fn quick_study_unit_is_complete_and_summarised() {
         );
         assert!((a.barrier_max - b.barrier_max).abs() <= 1e-12 * (1.0 + b.barrier_max));
     }
-    let s = summarise(&cfg, &[u.clone()]).unwrap();
+    let s = summarise(&cfg, std::slice::from_ref(&u)).unwrap();
     for kind in ["real_real", "real_adversarial", "cross_class"] {
         assert!(s.median_barrier_max[kind].is_finite());
         assert!(s.median_barrier_gap.contains_key(kind));

@@ -422,6 +422,7 @@ impl LogisticRegression {
             }
             // Tiny ridge on the intercept keeps one-class data solvable.
             hess[0][0] += 1e-12;
+            #[allow(clippy::needless_range_loop)]
             for a in 0..p {
                 for b in 0..a {
                     hess[b][a] = hess[a][b];

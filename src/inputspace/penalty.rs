@@ -164,14 +164,13 @@ mod tests {
         let mut g = vec![0.0f32; 40];
         let v = add_penalties(&d, &shape, lm, lt, &mut g);
         assert!((v - f(&d)).abs() < 1e-12);
-        for i in 0..40 {
+        for (i, &gi) in g.iter().enumerate() {
             let fd = central(&f, &d, i, 1e-4);
             // f32 perturbation of values ~0.5: h is exact to ~3e-8 relative,
             // the quotient to ~1e-3 relative of the TV part; tolerance 2e-3.
             assert!(
-                (fd - g[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()),
-                "coordinate {i}: fd {fd} vs analytic {}",
-                g[i]
+                (fd - gi as f64).abs() < 2e-3 * (1.0 + fd.abs()),
+                "coordinate {i}: fd {fd} vs analytic {gi}"
             );
         }
     }

@@ -159,17 +159,17 @@ impl AdversarialStudyConfig {
     /// per class; seconds for all ten MNIST classes in release mode).
     pub fn quick() -> Self {
         AdversarialStudyConfig {
-            pool_size: 24,
+            pool_size: 16,
             selection: SelectionRule {
-                candidates: 4,
+                candidates: 3,
                 drop: 1,
             },
-            references: 3,
+            references: 2,
             clean_inputs: 4,
             attacked_inputs: 4,
-            points: 32,
+            points: 16,
             attack: PaperAttackConfig {
-                iterations: 128,
+                iterations: 64,
                 ..PaperAttackConfig::default()
             },
             pgd: PgdConfig {
@@ -179,15 +179,16 @@ impl AdversarialStudyConfig {
             },
             adaptive: AdaptiveConfig {
                 base: PaperAttackConfig {
-                    iterations: 64,
+                    iterations: 32,
                     ..PaperAttackConfig::default()
                 },
-                path_points: 4,
+                path_points: 2,
                 ..AdaptiveConfig::default()
             },
+            adaptive_references: 1,
             bypass: BypassConfig {
-                iterations: 64,
-                points: 32,
+                iterations: 32,
+                points: 16,
                 ..BypassConfig::default()
             },
             detector: DetectorConfig {
@@ -409,13 +410,28 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     // 1. Pool: random class images whose loss is below the low-loss
     //    threshold (real modes; the very lowest-loss images of a trained
     //    MNIST net have CE = 0 in f32, which would make every stop loss 0).
-    let own_loss = model.loss_flat(&data.values(&own), &[class], cfg.batch)?;
-    let mut pool: Vec<(usize, f32)> = own
-        .iter()
-        .zip(&own_loss)
-        .filter(|(_, &l)| (l as f64) <= cfg.low_loss_threshold)
-        .map(|(&i, &l)| (i, l))
-        .collect();
+    // Shuffle the class, then evaluate it a batch at a time until the pool
+    // is full (most of a class is never evaluated).
+    let mut rng = unit_rng(
+        seed,
+        &[stream::INPUT_SPACE, super::stream::STUDY, class as u64],
+    );
+    let mut own = own;
+    own.shuffle(&mut rng);
+    let mut pool: Vec<(usize, f32)> = Vec::with_capacity(cfg.pool_size);
+    for chunk in own.chunks(cfg.batch) {
+        let loss = model.loss_flat(&data.values(chunk), &[class], cfg.batch)?;
+        pool.extend(
+            chunk
+                .iter()
+                .zip(&loss)
+                .filter(|(_, &l)| (l as f64) <= cfg.low_loss_threshold)
+                .map(|(&i, &l)| (i, l)),
+        );
+        if pool.len() >= cfg.pool_size {
+            break;
+        }
+    }
     if pool.len() < cfg.pool_size {
         return Err(Error::invalid(
             "pool_size",
@@ -427,11 +443,6 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
             ),
         ));
     }
-    let mut rng = unit_rng(
-        seed,
-        &[stream::INPUT_SPACE, super::stream::STUDY, class as u64],
-    );
-    pool.shuffle(&mut rng);
     pool.truncate(cfg.pool_size);
     let refs_idx: Vec<usize> = pool[..cfg.references].iter().map(|p| p.0).collect();
     let clean_idx: Vec<usize> = pool[cfg.references..cfg.references + cfg.clean_inputs]
