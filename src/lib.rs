@@ -22,7 +22,7 @@
 //! Modules import only from layers below them:
 //! foundations ([`unionfind`], [`lattice`], [`permutation`], [`rng`],
 //! [`stats`], [`atomic`]) → domain ([`percolation`], [`scaling`], [`nn`],
-//! [`data`]) → orchestration ([`plot`]) → the `ismc` binary's `cli`.
+//! [`data`], [`inputspace`]) → orchestration ([`plot`]) → the `ismc` binary's `cli`.
 //!
 //! ## Example: the site threshold of the square lattice
 //!
@@ -45,6 +45,7 @@ pub mod atomic;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod inputspace;
 pub mod lattice;
 pub mod memory;
 pub mod nn;
