@@ -22,7 +22,7 @@
 //! Modules import only from layers below them:
 //! foundations ([`unionfind`], [`lattice`], [`permutation`], [`rng`],
 //! [`stats`], [`atomic`]) → domain ([`percolation`], [`scaling`], [`nn`],
-//! [`data`]) → orchestration ([`plot`]) → the `ismc` binary's `cli`.
+//! [`data`], [`bridge`]) → orchestration ([`plot`]) → the `ismc` binary's `cli`.
 //!
 //! ## Example: the site threshold of the square lattice
 //!
@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod bridge;
 pub mod data;
 pub mod error;
 pub mod experiment;

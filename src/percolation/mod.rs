@@ -12,5 +12,6 @@ pub mod forest;
 pub mod invasion;
 pub mod label;
 pub mod newman_ziff;
+pub mod two_point;
 
 pub use newman_ziff::{run_sweeps, Event, Kind, SampleRecord, SweepConfig, Sweeps};
