@@ -30,7 +30,7 @@ fn lenet() -> Network {
 fn invasion_on_lenet5_gives_exactly_the_dense_barrier() {
     let model = lenet();
     let (a, c, class) = real_pair();
-    for (k, side, span) in [(2usize, 15usize, 1.0), (3, 7, 0.5)] {
+    for (k, side, span) in [(2usize, 9usize, 1.0), (3, 5, 0.5)] {
         let slice = Slice::random(&a, &c, &GridSpec::cube(k, side, span), 11).unwrap();
         let dense = evaluate_dense(&model, &slice, class, &DenseOptions::default()).unwrap();
         let f = &dense.field;
@@ -144,18 +144,19 @@ fn study_units_are_identical_for_one_and_two_threads() {
 }
 
 #[test]
-fn invasion_unit_runs_on_a_high_dimensional_slice() {
+fn invasion_unit_reports_its_cost_and_path() {
     let model = lenet();
     let (a, c, class) = real_pair();
     let cfg = SliceStudyConfig {
-        dims: vec![8],
-        sides: vec![9],
+        dims: vec![3],
+        sides: vec![5],
+        span: 0.5,
         method: Method::Invasion,
         ..SliceStudyConfig::quick()
     };
-    let r = run_unit(&model, "lenet5", &a, &c, class, "real-real", 8, &cfg, 5).unwrap();
+    let r = run_unit(&model, "lenet5", &a, &c, class, "real-real", 3, &cfg, 5).unwrap();
     assert_eq!(r.method, "invasion");
-    assert_eq!(r.sites, 9f64.powi(8));
+    assert_eq!(r.sites, 5f64.powi(3));
     assert!(r.fraction_evaluated < 1.0);
     assert!(r.path_max >= r.minimax_barrier);
     assert!(r.p_star.is_none());

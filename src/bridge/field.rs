@@ -100,12 +100,47 @@ pub fn check_dense_size(sides: &[usize]) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// Inputs per forward pass everywhere in the bridge. A network's batched
+/// matrix products may round a row's logits differently depending on how many
+/// rows the batch has, so every evaluation is padded to whole blocks of this
+/// size: a site's loss is then the same bit pattern whether the dense sweep,
+/// invasion (whose `2k ≤ 32` neighbours fill one block) or a path re-evaluation
+/// computes it — the exactness that `dense barrier == invasion barrier`
+/// relies on.
+pub const EVAL_BLOCK: usize = 32;
+
+/// `CE(model(x), class)` for the inputs in `xs` (whole inputs back to back),
+/// evaluated in padded blocks of [`EVAL_BLOCK`] (padding repeats the last
+/// input and is discarded).
+pub fn loss_blocked<C: Classifier + ?Sized>(model: &C, xs: &[f32], class: u32) -> Result<Vec<f32>> {
+    let item_len = model.spec().item_len();
+    let n = xs.len() / item_len.max(1);
+    if n == 0 || n * item_len != xs.len() {
+        return Ok(model.loss_flat(xs, &[class], EVAL_BLOCK)?);
+    }
+    let padded_n = n.div_ceil(EVAL_BLOCK) * EVAL_BLOCK;
+    if padded_n == n {
+        return Ok(model.loss_flat(xs, &[class], EVAL_BLOCK)?);
+    }
+    let mut padded = Vec::with_capacity(padded_n * item_len);
+    padded.extend_from_slice(xs);
+    let last = &xs[(n - 1) * item_len..];
+    for _ in n..padded_n {
+        padded.extend_from_slice(last);
+    }
+    let mut out = model.loss_flat(&padded, &[class], EVAL_BLOCK)?;
+    out.truncate(n);
+    Ok(out)
+}
+
 /// How a dense evaluation is chunked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DenseOptions {
     /// Sites per chunk (one buffer, one `loss_flat` call, one parallel task).
     pub chunk_sites: usize,
-    /// Inputs per forward pass inside a chunk.
+    /// Requested inputs per forward pass; currently every pass uses
+    /// [`EVAL_BLOCK`] inputs (see there), and this field is kept for when
+    /// classifiers guarantee batch-invariant rounding.
     pub batch: usize,
 }
 
@@ -113,7 +148,7 @@ impl Default for DenseOptions {
     fn default() -> Self {
         DenseOptions {
             chunk_sites: 1024,
-            batch: 256,
+            batch: EVAL_BLOCK,
         }
     }
 }
@@ -170,7 +205,7 @@ pub fn evaluate_dense<C: Classifier + ?Sized>(
         .try_for_each(|(ci, out)| -> Result<()> {
             let mut buf = vec![0f32; out.len() * item_len];
             slice.fill_range((ci * chunk) as u128, &mut buf);
-            let loss = model.loss_flat(&buf, &[class], opts.batch.max(1))?;
+            let loss = loss_blocked(model, &buf, class)?;
             out.copy_from_slice(&loss);
             Ok(())
         })?;

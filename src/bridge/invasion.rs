@@ -85,7 +85,7 @@ impl<C: Classifier + ?Sized> SiteLoss for ModelSites<'_, C> {
         let n = coords.len() / self.slice.dim();
         self.buf.resize(n * self.slice.item_len(), 0.0);
         self.slice.fill_coords(coords, &mut self.buf);
-        Ok(self.model.loss_flat(&self.buf, &[self.class], 64)?)
+        super::field::loss_blocked(self.model, &self.buf, self.class)
     }
 }
 

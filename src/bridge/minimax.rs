@@ -261,7 +261,8 @@ pub struct PathProfile {
 /// Maps a grid path (sites given by their coordinates, `k` per site) to input
 /// space and evaluates the loss at `points_per_edge` evenly spaced points on
 /// each edge (the straight segment between neighbouring sites), so
-/// `max_loss ≥` the path's grid maximum up to the model's batch rounding.
+/// `max_loss ≥` the path's grid maximum (grid points are evaluated bit for
+/// bit as in the field, see [`super::field::EVAL_BLOCK`]).
 pub fn reevaluate_path<C: Classifier + ?Sized>(
     model: &C,
     slice: &Slice,
@@ -296,7 +297,7 @@ pub fn reevaluate_path<C: Classifier + ?Sized>(
     for (r, out) in real.chunks_exact(k).zip(xs.chunks_exact_mut(n)) {
         slice.point_at_into(r, out);
     }
-    let losses = model.loss_flat(&xs, &[class], 256)?;
+    let losses = super::field::loss_blocked(model, &xs, class)?;
     let max_loss = losses.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     Ok(PathProfile { losses, max_loss })
 }

@@ -80,8 +80,6 @@ pub struct SliceStudyConfig {
     pub linear_points: usize,
     /// Points per grid edge when re-evaluating the minimax path.
     pub path_points_per_edge: usize,
-    /// Inputs per forward pass.
-    pub batch: usize,
 }
 
 impl Default for SliceStudyConfig {
@@ -100,7 +98,6 @@ impl Default for SliceStudyConfig {
             max_invasion_evaluations: 3_000_000,
             linear_points: 1000,
             path_points_per_edge: 8,
-            batch: 256,
         }
     }
 }
@@ -175,9 +172,6 @@ impl SliceStudyConfig {
                 &self.path_points_per_edge,
                 "expected at least 1",
             );
-        }
-        if self.batch == 0 {
-            return bad("batch", &self.batch, "expected at least 1");
         }
         if self.max_invasion_evaluations == 0 {
             return bad("max_invasion_evaluations", &0, "expected at least 1");
@@ -254,7 +248,6 @@ pub fn linear_barrier<C: Classifier + ?Sized>(
     c: &[f32],
     class: u32,
     points: usize,
-    batch: usize,
 ) -> Result<f32> {
     let points = points.max(2);
     let mut xs = Vec::with_capacity(points * a.len());
@@ -262,7 +255,7 @@ pub fn linear_barrier<C: Classifier + ?Sized>(
         let t = i as f32 / (points - 1) as f32;
         xs.extend(a.iter().zip(c).map(|(&x, &y)| (1.0 - t) * x + t * y));
     }
-    let losses = model.loss_flat(&xs, &[class], batch)?;
+    let losses = super::field::loss_blocked(model, &xs, class)?;
     Ok(losses.into_iter().fold(f32::NEG_INFINITY, f32::max))
 }
 
@@ -332,7 +325,7 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
         Method::Invasion => false,
         Method::Auto => sites <= cfg.dense_site_limit as f64,
     };
-    let ends = model.loss_flat(&[a, c].concat(), &[class], 2)?;
+    let ends = super::field::loss_blocked(model, &[a, c].concat(), class)?;
     let (method, evaluations, barrier, p_star, null, path) = if dense {
         let eval = evaluate_dense(
             model,
@@ -340,7 +333,7 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
             class,
             &DenseOptions {
                 chunk_sites: 1024,
-                batch: cfg.batch,
+                ..DenseOptions::default()
             },
         )?;
         let field = &eval.field;
@@ -389,7 +382,7 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
         )
     };
     let profile = reevaluate_path(model, &slice, &path, class, cfg.path_points_per_edge)?;
-    let linear = linear_barrier(model, a, c, class, cfg.linear_points, cfg.batch)?;
+    let linear = linear_barrier(model, a, c, class, cfg.linear_points)?;
     Ok(SliceRecord {
         model: model_name.to_string(),
         pair_kind: pair_kind.to_string(),
