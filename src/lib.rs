@@ -22,7 +22,8 @@
 //! Modules import only from layers below them:
 //! foundations ([`unionfind`], [`lattice`], [`permutation`], [`rng`],
 //! [`stats`], [`atomic`]) → domain ([`percolation`], [`scaling`], [`nn`],
-//! [`data`], [`inputspace`]) → orchestration ([`plot`]) → the `ismc` binary's `cli`.
+//! [`data`], [`inputspace`], [`bridge`]) → orchestration ([`experiment`],
+//! [`plot`]) → the `ismc` binary's `cli`.
 //!
 //! ## Example: the site threshold of the square lattice
 //!
@@ -42,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod bridge;
 pub mod data;
 pub mod error;
 pub mod experiment;

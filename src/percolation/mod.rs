@@ -12,6 +12,7 @@ pub mod forest;
 pub mod invasion;
 pub mod label;
 pub mod newman_ziff;
+pub mod two_point;
 
 pub use newman_ziff::{
     run_sweeps, run_sweeps_from, Event, Kind, SampleRecord, SweepConfig, Sweeps,

@@ -1,0 +1,321 @@
+//! Lazy invasion percolation from A: the minimax barrier without the grid.
+//!
+//! Invasion percolation grows one cluster from A by always occupying the
+//! boundary site of lowest loss (ties: lowest C-order index). It is Prim's
+//! algorithm for the minimum spanning tree with site weights, so the tree
+//! path from A to any invaded site is a minimax path, and when C is invaded
+//!
+//! ```text
+//! ℓ* = max { ℓ(s) : s invaded up to and including C },
+//! ```
+//!
+//! the same minimax barrier as the dense loss-order sweep
+//! ([`super::minimax`]) — exactly, since both compare the same f32 values.
+//! Only discovered sites (the invaded cluster and its boundary) are ever
+//! evaluated: at each step the undiscovered face neighbours of the newly
+//! invaded site (at most `2k`) are evaluated in one batch, pushed on a binary
+//! heap keyed by `(loss, index)`, and remembered in an `FxHashMap` keyed by
+//! the site's C-order index (`u128`, enough for `33¹⁶ ≈ 2·10²⁴` sites), with
+//! the site that discovered them — the parent pointers give the minimax path.
+//!
+//! Losses come from a [`SiteLoss`] oracle: the model on a slice
+//! ([`ModelSites`]) or a stored field ([`FieldSites`], for tests and reruns).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::field::LossField;
+use super::minimax::loss_key;
+use super::slice::Slice;
+use crate::error::{Error, Result};
+use crate::nn::Classifier;
+
+/// A source of losses at grid sites.
+pub trait SiteLoss {
+    /// Points per axis of the grid.
+    fn sides(&self) -> &[usize];
+    /// Losses at the sites whose coordinates are given, `k` per site.
+    fn losses(&mut self, coords: &[u32]) -> Result<Vec<f32>>;
+}
+
+/// Losses of a model on a slice, against one class.
+pub struct ModelSites<'a, C: Classifier + ?Sized> {
+    model: &'a C,
+    slice: &'a Slice,
+    class: u32,
+    buf: Vec<f32>,
+}
+
+impl<'a, C: Classifier + ?Sized> ModelSites<'a, C> {
+    /// The oracle `x ↦ CE(model(slice(x)), class)`.
+    pub fn new(model: &'a C, slice: &'a Slice, class: u32) -> Result<Self> {
+        if model.spec().item_len() != slice.item_len() {
+            return Err(Error::invalid(
+                "slice",
+                slice.item_len(),
+                format!("expected inputs of length {}", model.spec().item_len()),
+            ));
+        }
+        if class as usize >= model.spec().classes {
+            return Err(Error::invalid(
+                "class",
+                class,
+                format!("expected a class below {}", model.spec().classes),
+            ));
+        }
+        Ok(ModelSites {
+            model,
+            slice,
+            class,
+            buf: Vec::new(),
+        })
+    }
+}
+
+impl<C: Classifier + ?Sized> SiteLoss for ModelSites<'_, C> {
+    fn sides(&self) -> &[usize] {
+        self.slice.sides()
+    }
+
+    fn losses(&mut self, coords: &[u32]) -> Result<Vec<f32>> {
+        let n = coords.len() / self.slice.dim();
+        self.buf.resize(n * self.slice.item_len(), 0.0);
+        self.slice.fill_coords(coords, &mut self.buf);
+        super::field::loss_blocked(self.model, &self.buf, self.class)
+    }
+}
+
+/// Losses looked up in a stored field.
+pub struct FieldSites<'a> {
+    field: &'a LossField,
+}
+
+impl<'a> FieldSites<'a> {
+    /// The oracle reading `field`.
+    pub fn new(field: &'a LossField) -> Self {
+        FieldSites { field }
+    }
+}
+
+impl SiteLoss for FieldSites<'_> {
+    fn sides(&self) -> &[usize] {
+        &self.field.sides
+    }
+
+    fn losses(&mut self, coords: &[u32]) -> Result<Vec<f32>> {
+        let k = self.field.sides.len();
+        Ok(coords
+            .chunks_exact(k)
+            .map(|c| self.field.values[self.field.index(c)])
+            .collect())
+    }
+}
+
+/// The outcome of an invasion from A to C.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvasionResult {
+    /// `ℓ*`, the largest loss invaded up to and including C.
+    pub minimax_barrier: f32,
+    /// Sites invaded (cluster size when C joined, A and C included).
+    pub invaded: u64,
+    /// Sites evaluated (invaded plus boundary).
+    pub evaluations: u64,
+    /// Sites of the whole (virtual) grid, as f64 (may exceed 2⁶⁴).
+    pub grid_sites: f64,
+    /// `evaluations / grid_sites`.
+    pub fraction_evaluated: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// A minimax path from A to C (grid coordinates, `k` per site).
+    pub path: Vec<u32>,
+}
+
+impl InvasionResult {
+    /// Evaluations per second.
+    pub fn evaluations_per_sec(&self) -> f64 {
+        self.evaluations as f64 / self.seconds.max(1e-12)
+    }
+}
+
+fn index_of(sides: &[usize], coords: &[u32]) -> u128 {
+    coords
+        .iter()
+        .zip(sides)
+        .fold(0u128, |acc, (&x, &s)| acc * s as u128 + x as u128)
+}
+
+fn coords_of(sides: &[usize], mut site: u128, out: &mut [u32]) {
+    for axis in (0..sides.len()).rev() {
+        let s = sides[axis] as u128;
+        out[axis] = (site % s) as u32;
+        site /= s;
+    }
+}
+
+/// Invades from `a` until `c` is invaded (coordinates on the oracle's grid),
+/// evaluating at most `max_evaluations` sites (a user error beyond that).
+pub fn invade<S: SiteLoss + ?Sized>(
+    oracle: &mut S,
+    a: &[u32],
+    c: &[u32],
+    max_evaluations: u64,
+) -> Result<InvasionResult> {
+    let started = Instant::now();
+    let sides = oracle.sides().to_vec();
+    let k = sides.len();
+    for (name, p) in [("endpoint A", a), ("endpoint C", c)] {
+        if p.len() != k || p.iter().zip(&sides).any(|(&x, &s)| x as usize >= s) {
+            return Err(Error::invalid(
+                name,
+                format!("{p:?}"),
+                format!("expected coordinates inside sides {sides:?}"),
+            ));
+        }
+    }
+    let grid_sites: f64 = sides.iter().map(|&s| s as f64).product();
+    let a_idx = index_of(&sides, a);
+    let c_idx = index_of(&sides, c);
+    // site → (loss, discovering site)
+    let mut seen: FxHashMap<u128, (f32, u128)> = FxHashMap::default();
+    let mut heap: BinaryHeap<Reverse<(u32, u128)>> = BinaryHeap::new();
+    let la = oracle.losses(a)?[0];
+    seen.insert(a_idx, (la, a_idx));
+    heap.push(Reverse((loss_key(la), a_idx)));
+    let mut barrier = f32::NEG_INFINITY;
+    let mut invaded = 0u64;
+    let mut coords = vec![0u32; k];
+    let mut new_coords: Vec<u32> = Vec::with_capacity(2 * k * k);
+    let mut new_idx: Vec<u128> = Vec::with_capacity(2 * k);
+    let strides: Vec<u128> = (0..k)
+        .map(|i| sides[i + 1..].iter().map(|&s| s as u128).product())
+        .collect();
+    while let Some(Reverse((_, s))) = heap.pop() {
+        let loss = seen[&s].0;
+        invaded += 1;
+        if loss.total_cmp(&barrier).is_gt() {
+            barrier = loss;
+        }
+        if s == c_idx {
+            break;
+        }
+        coords_of(&sides, s, &mut coords);
+        new_coords.clear();
+        new_idx.clear();
+        for axis in 0..k {
+            let x = coords[axis];
+            if x > 0 {
+                let nb = s - strides[axis];
+                if !seen.contains_key(&nb) {
+                    new_idx.push(nb);
+                    let at = new_coords.len() + axis;
+                    new_coords.extend_from_slice(&coords);
+                    new_coords[at] = x - 1;
+                }
+            }
+            if (x as usize) + 1 < sides[axis] {
+                let nb = s + strides[axis];
+                if !seen.contains_key(&nb) {
+                    new_idx.push(nb);
+                    let at = new_coords.len() + axis;
+                    new_coords.extend_from_slice(&coords);
+                    new_coords[at] = x + 1;
+                }
+            }
+        }
+        if new_idx.is_empty() {
+            continue;
+        }
+        if seen.len() as u64 + new_idx.len() as u64 > max_evaluations {
+            return Err(Error::invalid(
+                "max_evaluations",
+                max_evaluations,
+                format!(
+                    "invasion evaluated {} sites (barrier so far {barrier}) before C joined; raise the limit or shrink the slice",
+                    seen.len()
+                ),
+            ));
+        }
+        let losses = oracle.losses(&new_coords)?;
+        for (&nb, &l) in new_idx.iter().zip(&losses) {
+            seen.insert(nb, (l, s));
+            heap.push(Reverse((loss_key(l), nb)));
+        }
+    }
+    if !seen.contains_key(&c_idx) {
+        return Err(Error::Numerical {
+            context: "invasion".into(),
+            reason: "the boundary emptied before C was reached".into(),
+        });
+    }
+    // Path: follow discovering sites from C back to A.
+    let mut path_idx = vec![c_idx];
+    let mut x = c_idx;
+    while x != a_idx {
+        x = seen[&x].1;
+        path_idx.push(x);
+    }
+    path_idx.reverse();
+    let mut path = vec![0u32; path_idx.len() * k];
+    for (i, &p) in path_idx.iter().enumerate() {
+        coords_of(&sides, p, &mut path[i * k..(i + 1) * k]);
+    }
+    let evaluations = seen.len() as u64;
+    Ok(InvasionResult {
+        minimax_barrier: barrier,
+        invaded,
+        evaluations,
+        grid_sites,
+        fraction_evaluated: evaluations as f64 / grid_sites,
+        seconds: started.elapsed().as_secs_f64(),
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bridge::minimax::{minimax_bruteforce, sweep_loss_order};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Invasion and the dense sweep give exactly the same barrier, and
+        /// the invasion path stays at or below it.
+        #[test]
+        fn invasion_equals_dense_on_random_fields(
+            k in 1usize..=4, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..1000,
+            ai in any::<u32>(), ci in any::<u32>(),
+        ) {
+            let n = side.pow(k as u32);
+            let values: Vec<f32> = (0..n as u64)
+                .map(|i| (crate::rng::mix64(seed ^ i) % levels) as f32 / 7.0)
+                .collect();
+            let f = LossField::new(vec![side; k], values).unwrap();
+            let (a, c) = (ai as usize % n, ci as usize % n);
+            let mut ca = vec![0u32; k];
+            let mut cc = vec![0u32; k];
+            coords_of(&f.sides, a as u128, &mut ca);
+            coords_of(&f.sides, c as u128, &mut cc);
+            let inv = invade(&mut FieldSites::new(&f), &ca, &cc, u64::MAX).unwrap();
+            let dense = sweep_loss_order(&f, a as u32, c as u32, 4).unwrap();
+            prop_assert_eq!(inv.minimax_barrier, dense.minimax_barrier);
+            prop_assert_eq!(inv.minimax_barrier, minimax_bruteforce(&f, a as u32, c as u32).unwrap());
+            prop_assert!(inv.evaluations as usize <= n);
+            let pmax = inv.path.chunks_exact(k).map(|p| f.values[f.index(p)]).fold(f32::MIN, f32::max);
+            prop_assert_eq!(pmax, inv.minimax_barrier);
+            prop_assert_eq!(&inv.path[..k], &ca[..]);
+            prop_assert_eq!(&inv.path[inv.path.len() - k..], &cc[..]);
+        }
+    }
+
+    #[test]
+    fn evaluation_limit_is_a_user_error() {
+        let f = LossField::new(vec![50, 50], (0..2500).map(|i| i as f32).collect()).unwrap();
+        let e = invade(&mut FieldSites::new(&f), &[0, 0], &[49, 49], 10).unwrap_err();
+        assert!(e.is_user_error(), "{e}");
+    }
+}

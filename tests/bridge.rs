@@ -1,0 +1,213 @@
+//! The bridge on the bundled trained LeNet5 and MNIST: dense and invasion
+//! barriers agree exactly on real slices, study units are deterministic for
+//! any thread count, and bad requests are user errors.
+
+use ismc::bridge::field::{evaluate_dense, DenseOptions};
+use ismc::bridge::invasion::{invade, ModelSites};
+use ismc::bridge::minimax::{path_below, reevaluate_path, sweep_loss_order};
+use ismc::bridge::slice::{GridSpec, Slice};
+use ismc::bridge::study::{run_unit, Method, SliceStudyConfig};
+use ismc::nn::{Classifier, Network};
+use ismc::Error;
+
+/// Two test images of the same class (the first two 7s of the bundled set)
+/// and that class.
+fn real_pair() -> (Vec<f32>, Vec<f32>, u32) {
+    let data = ismc::data::load("mnist").unwrap();
+    let class = 7u8;
+    let idx: Vec<usize> = (0..data.len())
+        .filter(|&i| data.labels()[i] == class)
+        .take(2)
+        .collect();
+    (data.item(idx[0]), data.item(idx[1]), class as u32)
+}
+
+fn lenet() -> Network {
+    ismc::nn::zoo::load_named("lenet5-mnist").unwrap()
+}
+
+#[test]
+fn invasion_on_lenet5_gives_exactly_the_dense_barrier() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    for (k, side, span) in [(2usize, 9usize, 1.0), (3, 5, 0.5)] {
+        let slice = Slice::random(&a, &c, &GridSpec::cube(k, side, span), 11).unwrap();
+        let dense = evaluate_dense(&model, &slice, class, &DenseOptions::default()).unwrap();
+        let f = &dense.field;
+        let (ia, ic) = (
+            f.index(slice.a_coords()) as u32,
+            f.index(slice.c_coords()) as u32,
+        );
+        let sweep = sweep_loss_order(f, ia, ic, 8).unwrap();
+        let mut oracle = ModelSites::new(&model, &slice, class).unwrap();
+        let inv = invade(&mut oracle, slice.a_coords(), slice.c_coords(), u64::MAX).unwrap();
+        assert_eq!(inv.minimax_barrier, sweep.minimax_barrier, "k = {k}");
+        assert!(inv.evaluations <= f.n_sites() as u64);
+        // Invasion saw the model's own values: each invaded path site's
+        // dense loss is at most the barrier.
+        let pmax = inv
+            .path
+            .chunks_exact(k)
+            .map(|p| f.values[f.index(p)])
+            .fold(f32::MIN, f32::max);
+        assert_eq!(pmax, sweep.minimax_barrier);
+        // The re-evaluated minimax path passes through its grid sites, so
+        // its max is at least the barrier.
+        let path = path_below(f, ia, ic, sweep.minimax_barrier)
+            .unwrap()
+            .unwrap();
+        let mut coords = Vec::new();
+        let mut cs = vec![0u32; k];
+        for s in path {
+            slice.coords_of(s as u128, &mut cs);
+            coords.extend_from_slice(&cs);
+        }
+        let prof = reevaluate_path(&model, &slice, &coords, class, 4).unwrap();
+        assert!(prof.max_loss >= sweep.minimax_barrier);
+        assert_eq!(prof.losses.len(), (coords.len() / k - 1) * 4 + 1);
+    }
+}
+
+#[test]
+fn dense_loss_matches_the_classifier_at_every_site() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let slice = Slice::random(&a, &c, &GridSpec::cube(2, 6, 1.0), 3).unwrap();
+    let opts = DenseOptions {
+        chunk_sites: 7,
+        batch: 5,
+    };
+    let dense = evaluate_dense(&model, &slice, class, &opts).unwrap();
+    // One site at a time through the tensor API, independent of chunking.
+    for site in [0u128, 5, 17, 35] {
+        let mut cs = vec![0u32; 2];
+        slice.coords_of(site, &mut cs);
+        let x = slice.point(&cs);
+        let t =
+            candle_core::Tensor::from_vec(x, (1, 1, 28, 28), &candle_core::Device::Cpu).unwrap();
+        let want = model.loss(&t, &[class]).unwrap()[0];
+        let got = dense.field.values[site as usize];
+        // Batched vs single forward passes may round differently in the last
+        // bits of the logits; 1e-4 relative covers f32 accumulation over 400
+        // products.
+        assert!(
+            (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    assert_eq!(dense.evaluations, 36);
+}
+
+#[test]
+fn study_units_are_identical_for_one_and_two_threads() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let cfg = SliceStudyConfig {
+        dims: vec![2],
+        sides: vec![9],
+        null_shuffles: 8,
+        ..SliceStudyConfig::quick()
+    };
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                run_unit(&model, "lenet5", &a, &c, class, "real-real", 2, &cfg, 99).unwrap()
+            })
+    };
+    let (mut r1, mut r2) = (run(1), run(2));
+    r1.seconds = 0.0;
+    r2.seconds = 0.0;
+    assert_eq!(r1, r2);
+    // The barrier never exceeds the straight path through the grid points of
+    // axis 0 (a grid path), evaluated here independently.
+    let slice_line: Vec<f32> = (0..9)
+        .flat_map(|j| {
+            let t = j as f32 / 8.0;
+            a.iter()
+                .zip(&c)
+                .map(|(&x, &y)| (1.0 - t) * x + t * y)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let line_max = model
+        .loss_flat(&slice_line, &[class], 16)
+        .unwrap()
+        .into_iter()
+        .fold(f32::MIN, f32::max);
+    assert!(r1.minimax_barrier <= line_max * (1.0 + 1e-5));
+    assert!(r1.p_star.unwrap() > 0.0 && r1.p_star.unwrap() <= 1.0);
+    let null = r1.p_star_null.unwrap();
+    assert!(null > 0.0 && null <= 1.0);
+}
+
+#[test]
+fn invasion_unit_reports_its_cost_and_path() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let cfg = SliceStudyConfig {
+        dims: vec![3],
+        sides: vec![5],
+        span: 0.5,
+        method: Method::Invasion,
+        ..SliceStudyConfig::quick()
+    };
+    let r = run_unit(&model, "lenet5", &a, &c, class, "real-real", 3, &cfg, 5).unwrap();
+    assert_eq!(r.method, "invasion");
+    assert_eq!(r.sites, 5f64.powi(3));
+    assert!(r.fraction_evaluated <= 1.0 && r.evaluations as f64 <= r.sites);
+    assert!(r.path_max >= r.minimax_barrier);
+    assert!(r.p_star.is_none());
+}
+
+#[test]
+fn bad_requests_are_user_errors() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let cfg = SliceStudyConfig {
+        dims: vec![785],
+        sides: vec![3],
+        ..SliceStudyConfig::quick()
+    };
+    let e = Slice::random(&a, &c, &GridSpec::cube(785, 3, 1.0), 1).unwrap_err();
+    assert!(e.is_user_error() && e.to_string().contains("dims"), "{e}");
+    assert!(cfg.validate().unwrap_err().is_user_error());
+    let same = run_unit(
+        &model,
+        "m",
+        &a,
+        &a,
+        class,
+        "p",
+        2,
+        &SliceStudyConfig::quick(),
+        1,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&same, Error::InvalidParameter { name, .. } if name == "endpoints"),
+        "{same}"
+    );
+    let zero_span = SliceStudyConfig {
+        span: 0.0,
+        ..SliceStudyConfig::quick()
+    };
+    let e = run_unit(&model, "m", &a, &c, class, "p", 2, &zero_span, 1).unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidParameter { name, .. } if name == "span"),
+        "{e}"
+    );
+    let huge = SliceStudyConfig {
+        dims: vec![6],
+        sides: vec![200],
+        method: Method::Dense,
+        ..SliceStudyConfig::quick()
+    };
+    let e = run_unit(&model, "m", &a, &c, class, "p", 6, &huge, 1).unwrap_err();
+    assert!(
+        matches!(e, Error::TooLarge { needed_bytes, .. } if needed_bytes > 1 << 40),
+        "{e}"
+    );
+}
