@@ -24,10 +24,14 @@ use candle_core::{
     Tensor, WithDType,
 };
 
+use rayon::prelude::*;
+
 use super::conv::{self, ConvShape};
 
 struct MaxPool {
     k: usize,
+    /// Apply ReLU to the pooled values (and its derivative in `bwd`).
+    relu: bool,
 }
 
 fn dims4(shape: &[usize]) -> Result<(usize, usize, usize, usize)> {
@@ -37,35 +41,60 @@ fn dims4(shape: &[usize]) -> Result<(usize, usize, usize, usize)> {
     }
 }
 
-/// For each output cell, the flat input index of the first maximum of its
-/// window, and the maximum.
+/// Whether `v` replaces the running maximum `best`: strictly greater keeps
+/// the first maximum; a NaN wins over a number, as in PyTorch.
+#[inline(always)]
+fn beats<T: WithDType>(v: T, best: T) -> bool {
+    #[allow(clippy::eq_op)]
+    let (v_nan, b_nan) = (v != v, best != best);
+    v > best || (v_nan && !b_nan)
+}
+
+/// For each output cell of one plane `x` `[h, w]`, the index in the plane of
+/// the first maximum of its window (row by row), and the maximum.
+#[inline(always)]
 fn pool_argmax<T: WithDType>(
     x: &[T],
-    (n, c, h, w): (usize, usize, usize, usize),
+    (h, w): (usize, usize),
     k: usize,
     mut visit: impl FnMut(usize, usize, T),
 ) {
     let (oh, ow) = (h / k, w / k);
-    for plane in 0..n * c {
-        let base = plane * h * w;
+    if k == 2 {
+        // The LeNet5 case, unrolled.
         for oy in 0..oh {
-            for ox in 0..ow {
-                let mut best = base + oy * k * w + ox * k;
-                let mut bv = x[best];
-                for dy in 0..k {
-                    let row = base + (oy * k + dy) * w + ox * k;
-                    for (dx, &v) in x[row..row + k].iter().enumerate() {
-                        // `v > bv` keeps the first maximum; NaN propagates like PyTorch.
-                        #[allow(clippy::eq_op)]
-                        let (v_nan, b_nan) = (v != v, bv != bv);
-                        if v > bv || (v_nan && !b_nan) {
-                            bv = v;
-                            best = row + dx;
-                        }
+            let r0 = &x[2 * oy * w..2 * oy * w + 2 * ow];
+            let r1 = &x[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+            for (ox, (p, q)) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).enumerate() {
+                let (mut bv, mut bi) = (p[0], 0);
+                if beats(p[1], bv) {
+                    (bv, bi) = (p[1], 1);
+                }
+                if beats(q[0], bv) {
+                    (bv, bi) = (q[0], w);
+                }
+                if beats(q[1], bv) {
+                    (bv, bi) = (q[1], w + 1);
+                }
+                visit(oy * ow + ox, 2 * oy * w + 2 * ox + bi, bv);
+            }
+        }
+        return;
+    }
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let mut best = oy * k * w + ox * k;
+            let mut bv = x[best];
+            for dy in 0..k {
+                let row = (oy * k + dy) * w + ox * k;
+                for (dx, &v) in x[row..row + k].iter().enumerate() {
+                    if beats(v, bv) {
+                        bv = v;
+                        best = row + dx;
                     }
                 }
-                visit((plane * oh + oy) * ow + ox, best, bv);
             }
+            visit(oy * ow + ox, best, bv);
         }
     }
 }
@@ -82,8 +111,8 @@ impl CustomOp1 for MaxPool {
             None => candle_core::bail!("max_pool2d: input must be contiguous"),
         };
         let out = match storage {
-            CpuStorage::F32(v) => fwd(&v[start..end], d, self.k),
-            CpuStorage::F64(v) => fwd(&v[start..end], d, self.k),
+            CpuStorage::F32(v) => fwd(&v[start..end], d, self.k, self.relu),
+            CpuStorage::F64(v) => fwd(&v[start..end], d, self.k, self.relu),
             _ => candle_core::bail!("max_pool2d: only f32 and f64 are supported"),
         };
         Ok((out, Shape::from((d.0, d.1, d.2 / self.k, d.3 / self.k))))
@@ -91,24 +120,61 @@ impl CustomOp1 for MaxPool {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
         match arg.dtype() {
-            candle_core::DType::F64 => bwd::<f64>(arg, grad_res, self.k).map(Some),
-            _ => bwd::<f32>(arg, grad_res, self.k).map(Some),
+            DType::F64 => bwd::<f64>(arg, grad_res, self.k, self.relu).map(Some),
+            _ => bwd::<f32>(arg, grad_res, self.k, self.relu).map(Some),
         }
     }
 }
 
-fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize) -> CpuStorage {
-    let mut out = vec![T::from_f64(0.0); d.0 * d.1 * (d.2 / k) * (d.3 / k)];
-    pool_argmax(x, d, k, |o, _, v| out[o] = v);
+fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize, relu: bool) -> CpuStorage {
+    let (h, w) = (d.2, d.3);
+    let plane = (h / k) * (w / k);
+    let mut out = vec![T::from_f64(0.0); d.0 * d.1 * plane];
+    if plane > 0 {
+        // One task per plane: each output is written by exactly one task.
+        out.par_chunks_mut(plane)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(o, xp)| {
+                let zero = T::from_f64(0.0);
+                if relu {
+                    // `v <= 0` is false for NaN, which passes through.
+                    pool_argmax(xp, (h, w), k, |j, _, v| {
+                        o[j] = if v <= zero { zero } else { v }
+                    })
+                } else {
+                    pool_argmax(xp, (h, w), k, |j, _, v| o[j] = v)
+                }
+            });
+    }
     T::to_cpu_storage_owned(out)
 }
 
-fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize) -> Result<Tensor> {
-    let d = dims4(arg.dims())?;
-    let x: Vec<T> = arg.detach().flatten_all()?.to_vec1()?;
-    let g: Vec<T> = grad_res.detach().flatten_all()?.to_vec1()?;
-    let mut out = vec![T::from_f64(0.0); x.len()];
-    pool_argmax(&x, d, k, |o, i, _| out[i] += g[o]);
+fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize, relu: bool) -> Result<Tensor> {
+    let (_, _, h, w) = dims4(arg.dims())?;
+    let plane = (h / k) * (w / k);
+    let mut out = vec![T::from_f64(0.0); arg.elem_count()];
+    if plane > 0 {
+        with_slice::<T, _>(&arg.detach(), |x| {
+            with_slice::<T, _>(&grad_res.detach(), |g| {
+                // Windows do not overlap (stride = k): per plane, every
+                // input receives at most one output's gradient.
+                out.par_chunks_mut(h * w)
+                    .zip(x.par_chunks(h * w))
+                    .zip(g.par_chunks(plane))
+                    .for_each(|((o, xp), gp)| {
+                        let zero = T::from_f64(0.0);
+                        // ReLU passes no gradient where its output is 0
+                        // (PyTorch's convention at 0 too).
+                        pool_argmax(xp, (h, w), k, |j, i, v| {
+                            if !(relu && v <= zero) {
+                                o[i] += gp[j]
+                            }
+                        })
+                    });
+                Ok(())
+            })
+        })?;
+    }
     Tensor::from_vec(out, arg.shape(), arg.device())
 }
 
@@ -118,7 +184,17 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     if k == 0 {
         candle_core::bail!("max_pool2d: kernel must be positive");
     }
-    x.contiguous()?.apply_op1(MaxPool { k })
+    x.contiguous()?.apply_op1(MaxPool { k, relu: false })
+}
+
+/// `relu(max_pool2d(x, k))` in one pass, equal to `max_pool2d(relu(x), k)`
+/// (max and ReLU commute; a window whose maximum is ≤ 0 passes no gradient
+/// either way) without the full-size ReLU temporaries.
+pub fn max_pool2d_relu(x: &Tensor, k: usize) -> Result<Tensor> {
+    if k == 0 {
+        candle_core::bail!("max_pool2d: kernel must be positive");
+    }
+    x.contiguous()?.apply_op1(MaxPool { k, relu: true })
 }
 
 /// A contiguous copy of a CPU storage view as a tensor.
@@ -570,6 +646,38 @@ mod tests {
         let mine = value_and_grads(linear, &x, &w, &g);
         let theirs = value_and_grads(|x, w| x.matmul(&w.t()?), &x, &w, &g);
         assert!(worst(&mine, &theirs) < 1e-12);
+    }
+
+    /// The fused op equals ReLU then pooling (values and input gradients,
+    /// exactly: both route each gradient to the same single input), for the
+    /// unrolled k = 2 path and the general one, with sides not divisible by
+    /// k; and the values agree with candle's own pooling.
+    #[test]
+    fn fused_pool_relu_matches_relu_then_pool() {
+        let dev = Device::Cpu;
+        for k in [2, 3] {
+            let x = Tensor::randn(0f64, 1.0, (2, 3, 6, 7), &dev).unwrap();
+            let g = Tensor::randn(0f64, 1.0, (2, 3, 6 / k, 7 / k), &dev).unwrap();
+            let run = |f: &dyn Fn(&Tensor) -> Result<Tensor>| {
+                let xv = Var::from_tensor(&x).unwrap();
+                let y = f(xv.as_tensor()).unwrap();
+                let grads = (y.clone() * &g)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+                (flat(&y), flat(grads.get(xv.as_tensor()).unwrap()))
+            };
+            let fused = run(&|t| max_pool2d_relu(t, k));
+            let separate = run(&|t| max_pool2d(&t.relu()?, k));
+            assert_eq!(fused, separate, "k {k}");
+            let candle = x.max_pool2d(k).unwrap().relu().unwrap();
+            let candle = candle.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            assert_eq!(fused.0, candle, "k {k}");
+            assert!(fused.1.iter().filter(|v| **v != 0.0).count() > 0);
+        }
     }
 
     #[test]

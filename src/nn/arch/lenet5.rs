@@ -10,7 +10,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::nn::ops::{Conv2d, Linear};
+use crate::nn::ops::{max_pool2d_relu, Conv2d, Linear};
 use serde::{Deserialize, Serialize};
 
 /// Widths of LeNet5.
@@ -69,11 +69,9 @@ impl LeNet5 {
 
 impl Module for LeNet5 {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // Pooling before ReLU gives the same values and input gradients as
-        // ReLU before pooling (max and ReLU commute; a window whose maximum
-        // is ≤ 0 passes no gradient either way) at a quarter of the ReLU work.
-        let h = crate::nn::ops::max_pool2d(&self.conv1.forward(x)?, 2)?.relu()?;
-        let h = crate::nn::ops::max_pool2d(&self.conv2.forward(&h)?, 2)?.relu()?;
+        // ReLU then max-pool, fused (see `max_pool2d_relu`).
+        let h = max_pool2d_relu(&self.conv1.forward(x)?, 2)?;
+        let h = max_pool2d_relu(&self.conv2.forward(&h)?, 2)?;
         let h = h.flatten_from(1)?;
         let h = self.linear1.forward(&h)?.relu()?;
         self.linear2.forward(&h)
