@@ -131,31 +131,30 @@ impl ConvShape {
     }
 }
 
-/// Fills `col` `[c_in·k·k, h'·w']` with the receptive fields of one image
-/// `x` `[c_in, h, w]`.
-fn im2col<T: WithDType>(x: &[T], s: &ConvShape, col: &mut [T]) {
+/// Appends to `col` the im2col matrix `[c_in·k·k, h'·w']` (row-major) of
+/// the receptive fields of one image `x` `[c_in, h, w]`. Appending instead
+/// of filling a zeroed buffer writes every value once.
+fn im2col<T: WithDType>(x: &[T], s: &ConvShape, col: &mut Vec<T>) {
     let (h, w, k, p) = (s.height, s.width, s.kernel, s.padding);
     let (oh, ow) = (s.out_height(), s.out_width());
     let zero = T::from_f64(0.0);
-    let mut rows = col.chunks_exact_mut(oh * ow);
     for c in 0..s.c_in {
         let plane = &x[c * h * w..(c + 1) * h * w];
         for a in 0..k {
             for b in 0..k {
-                let row = rows.next().expect("im2col: col has c_in·k·k rows");
                 // Output columns j with 0 ≤ j + b − p < w.
-                let j0 = p.saturating_sub(b);
-                let j1 = (w + p).saturating_sub(b).min(ow);
-                for (i, out) in row.chunks_exact_mut(ow).enumerate() {
+                let j0 = p.saturating_sub(b).min(ow);
+                let j1 = (w + p).saturating_sub(b).min(ow).max(j0);
+                for i in 0..oh {
                     let y = (i + a) as isize - p as isize;
-                    if y < 0 || y >= h as isize || j0 >= j1 {
-                        out.fill(zero);
+                    if y < 0 || y >= h as isize || j0 == j1 {
+                        col.resize(col.len() + ow, zero);
                         continue;
                     }
                     let src = &plane[y as usize * w..(y as usize + 1) * w];
-                    out[..j0].fill(zero);
-                    out[j0..j1].copy_from_slice(&src[j0 + b - p..j1 + b - p]);
-                    out[j1..].fill(zero);
+                    col.resize(col.len() + j0, zero);
+                    col.extend_from_slice(&src[j0 + b - p..j1 + b - p]);
+                    col.resize(col.len() + ow - j1, zero);
                 }
             }
         }
@@ -197,11 +196,11 @@ fn col2im_add<T: WithDType>(col: &[T], s: &ConvShape, gx: &mut [T]) {
 /// a tensor `[count, c_in·k·k, h'·w']`.
 fn col_block<T: WithDType>(x: &[T], s: &ConvShape, first: usize, count: usize) -> Result<Tensor> {
     let per = s.col_rows() * s.col_cols();
-    let mut col = vec![T::from_f64(0.0); count * per];
-    for (i, c) in col.chunks_exact_mut(per).enumerate() {
-        let img = first + i;
-        im2col(&x[img * s.in_len()..(img + 1) * s.in_len()], s, c);
+    let mut col = Vec::with_capacity(count * per);
+    for img in first..first + count {
+        im2col(&x[img * s.in_len()..(img + 1) * s.in_len()], s, &mut col);
     }
+    debug_assert_eq!(col.len(), count * per);
     Tensor::from_vec(
         col,
         (count, s.col_rows(), s.col_cols()),
