@@ -2,6 +2,12 @@
 //! at batch 256, with 1 and 2 threads, for the bundled LeNet5 and an untrained
 //! MLP 784-256-256-10. Run with `cargo bench --bench nn`; criterion reports
 //! inputs/s (elements).
+//!
+//! The machine these run on is shared, so wall-clock figures move with the
+//! load. With `ISMC_NN_CPU_TIME=ITERS` set, the bench first prints the
+//! process CPU time (user + system, from `/proc/self/stat`, Linux only) per
+//! batch of every case over ITERS iterations, a figure that other processes
+//! disturb much less: `ISMC_NN_CPU_TIME=10 cargo bench --bench nn -- lenet5`.
 
 use candle_core::Tensor;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -34,6 +40,38 @@ fn untrained_mlp() -> Network {
     Network::from_tensors(arch, tensors).unwrap()
 }
 
+/// CPU time (user + system) of this process so far, in seconds; `None`
+/// where `/proc/self/stat` is unavailable. Assumes 100 clock ticks per
+/// second, the Linux default.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the whole line.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Prints CPU and wall time per batch of `f` over `iters` calls.
+fn report_cpu_time(label: &str, iters: usize, mut f: impl FnMut()) {
+    f();
+    let (c0, t0) = (cpu_seconds(), std::time::Instant::now());
+    for _ in 0..iters {
+        f();
+    }
+    let wall = t0.elapsed().as_secs_f64() / iters as f64;
+    if let (Some(a), Some(b)) = (c0, cpu_seconds()) {
+        let cpu = (b - a) / iters as f64;
+        eprintln!(
+            "{label}: cpu {:.1} ms/batch ({:.0} inputs per cpu-second), wall {:.1} ms/batch",
+            cpu * 1e3,
+            BATCH as f64 / cpu,
+            wall * 1e3
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let (x, targets) = batch();
     let models: Vec<(&str, Network)> = vec![
@@ -48,6 +86,18 @@ fn bench(c: &mut Criterion) {
             .build()
             .unwrap();
         for (name, model) in &models {
+            if let Some(iters) = std::env::var("ISMC_NN_CPU_TIME")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+            {
+                let label = format!("{name}/threads-{threads}");
+                report_cpu_time(&format!("{label}/forward+loss"), iters, || {
+                    pool.install(|| model.loss(&x, &targets).unwrap());
+                });
+                report_cpu_time(&format!("{label}/forward+input-grad"), iters, || {
+                    pool.install(|| model.loss_and_input_grad(&x, &targets).unwrap());
+                });
+            }
             let mut g = c.benchmark_group(format!("{name}/threads-{threads}"));
             g.throughput(Throughput::Elements(BATCH as u64));
             g.sample_size(20);

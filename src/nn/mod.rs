@@ -15,6 +15,7 @@
 
 pub mod arch;
 pub mod classifier;
+pub mod conv;
 pub mod error;
 pub mod eval;
 pub mod init;

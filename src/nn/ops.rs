@@ -1,12 +1,13 @@
 //! Tensor operations that candle lacks, gets wrong, or makes slow.
 //!
-//! [`conv2d`]: candle's backward pass of `conv2d` computes the input gradient
-//! with its CPU `conv_transpose2d` (several times slower than the forward
-//! convolution) and always computes the kernel gradient, even for frozen
-//! weights. This version computes the input gradient of a stride-1
-//! convolution as the forward convolution of the output gradient with the
-//! flipped, transposed kernel (candle's im2col + gemm path), and each
-//! gradient only when its operand is tracked.
+//! [`conv2d`] and [`conv2d_bias`]: candle's `conv2d` builds the im2col
+//! matrix of the whole batch (231 MB for the second LeNet5 convolution at
+//! batch 256), and its backward pass computes the input gradient with the
+//! CPU `conv_transpose2d` and always computes the kernel gradient, even for
+//! frozen weights. These versions run the kernels of [`super::conv`]:
+//! im2col + matrix product over bounded blocks of images for the forward
+//! pass, `col2im(Wᵀ · G)` for the input gradient, and each gradient only
+//! when its operand is tracked; the bias is added in the same pass.
 //!
 //! [`linear`]: candle's backward pass of `matmul` always computes both
 //! operands' gradients; this version skips the weight gradient of frozen
@@ -19,11 +20,18 @@
 //! maximum of each window, as PyTorch does.
 
 use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, Device, Layout, Result, Shape, Storage, Tensor, WithDType,
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Device, Layout, Result, Shape, Storage,
+    Tensor, WithDType,
 };
+
+use rayon::prelude::*;
+
+use super::conv::{self, ConvShape};
 
 struct MaxPool {
     k: usize,
+    /// Apply ReLU to the pooled values (and its derivative in `bwd`).
+    relu: bool,
 }
 
 fn dims4(shape: &[usize]) -> Result<(usize, usize, usize, usize)> {
@@ -33,35 +41,60 @@ fn dims4(shape: &[usize]) -> Result<(usize, usize, usize, usize)> {
     }
 }
 
-/// For each output cell, the flat input index of the first maximum of its
-/// window, and the maximum.
+/// Whether `v` replaces the running maximum `best`: strictly greater keeps
+/// the first maximum; a NaN wins over a number, as in PyTorch.
+#[inline(always)]
+fn beats<T: WithDType>(v: T, best: T) -> bool {
+    #[allow(clippy::eq_op)]
+    let (v_nan, b_nan) = (v != v, best != best);
+    v > best || (v_nan && !b_nan)
+}
+
+/// For each output cell of one plane `x` `[h, w]`, the index in the plane of
+/// the first maximum of its window (row by row), and the maximum.
+#[inline(always)]
 fn pool_argmax<T: WithDType>(
     x: &[T],
-    (n, c, h, w): (usize, usize, usize, usize),
+    (h, w): (usize, usize),
     k: usize,
     mut visit: impl FnMut(usize, usize, T),
 ) {
     let (oh, ow) = (h / k, w / k);
-    for plane in 0..n * c {
-        let base = plane * h * w;
+    if k == 2 {
+        // The LeNet5 case, unrolled.
         for oy in 0..oh {
-            for ox in 0..ow {
-                let mut best = base + oy * k * w + ox * k;
-                let mut bv = x[best];
-                for dy in 0..k {
-                    let row = base + (oy * k + dy) * w + ox * k;
-                    for (dx, &v) in x[row..row + k].iter().enumerate() {
-                        // `v > bv` keeps the first maximum; NaN propagates like PyTorch.
-                        #[allow(clippy::eq_op)]
-                        let (v_nan, b_nan) = (v != v, bv != bv);
-                        if v > bv || (v_nan && !b_nan) {
-                            bv = v;
-                            best = row + dx;
-                        }
+            let r0 = &x[2 * oy * w..2 * oy * w + 2 * ow];
+            let r1 = &x[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+            for (ox, (p, q)) in r0.chunks_exact(2).zip(r1.chunks_exact(2)).enumerate() {
+                let (mut bv, mut bi) = (p[0], 0);
+                if beats(p[1], bv) {
+                    (bv, bi) = (p[1], 1);
+                }
+                if beats(q[0], bv) {
+                    (bv, bi) = (q[0], w);
+                }
+                if beats(q[1], bv) {
+                    (bv, bi) = (q[1], w + 1);
+                }
+                visit(oy * ow + ox, 2 * oy * w + 2 * ox + bi, bv);
+            }
+        }
+        return;
+    }
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let mut best = oy * k * w + ox * k;
+            let mut bv = x[best];
+            for dy in 0..k {
+                let row = (oy * k + dy) * w + ox * k;
+                for (dx, &v) in x[row..row + k].iter().enumerate() {
+                    if beats(v, bv) {
+                        bv = v;
+                        best = row + dx;
                     }
                 }
-                visit((plane * oh + oy) * ow + ox, best, bv);
             }
+            visit(oy * ow + ox, best, bv);
         }
     }
 }
@@ -78,8 +111,8 @@ impl CustomOp1 for MaxPool {
             None => candle_core::bail!("max_pool2d: input must be contiguous"),
         };
         let out = match storage {
-            CpuStorage::F32(v) => fwd(&v[start..end], d, self.k),
-            CpuStorage::F64(v) => fwd(&v[start..end], d, self.k),
+            CpuStorage::F32(v) => fwd(&v[start..end], d, self.k, self.relu),
+            CpuStorage::F64(v) => fwd(&v[start..end], d, self.k, self.relu),
             _ => candle_core::bail!("max_pool2d: only f32 and f64 are supported"),
         };
         Ok((out, Shape::from((d.0, d.1, d.2 / self.k, d.3 / self.k))))
@@ -87,24 +120,61 @@ impl CustomOp1 for MaxPool {
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
         match arg.dtype() {
-            candle_core::DType::F64 => bwd::<f64>(arg, grad_res, self.k).map(Some),
-            _ => bwd::<f32>(arg, grad_res, self.k).map(Some),
+            DType::F64 => bwd::<f64>(arg, grad_res, self.k, self.relu).map(Some),
+            _ => bwd::<f32>(arg, grad_res, self.k, self.relu).map(Some),
         }
     }
 }
 
-fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize) -> CpuStorage {
-    let mut out = vec![T::from_f64(0.0); d.0 * d.1 * (d.2 / k) * (d.3 / k)];
-    pool_argmax(x, d, k, |o, _, v| out[o] = v);
+fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize, relu: bool) -> CpuStorage {
+    let (h, w) = (d.2, d.3);
+    let plane = (h / k) * (w / k);
+    let mut out = vec![T::from_f64(0.0); d.0 * d.1 * plane];
+    if plane > 0 {
+        // One task per plane: each output is written by exactly one task.
+        out.par_chunks_mut(plane)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(o, xp)| {
+                let zero = T::from_f64(0.0);
+                if relu {
+                    // `v <= 0` is false for NaN, which passes through.
+                    pool_argmax(xp, (h, w), k, |j, _, v| {
+                        o[j] = if v <= zero { zero } else { v }
+                    })
+                } else {
+                    pool_argmax(xp, (h, w), k, |j, _, v| o[j] = v)
+                }
+            });
+    }
     T::to_cpu_storage_owned(out)
 }
 
-fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize) -> Result<Tensor> {
-    let d = dims4(arg.dims())?;
-    let x: Vec<T> = arg.detach().flatten_all()?.to_vec1()?;
-    let g: Vec<T> = grad_res.detach().flatten_all()?.to_vec1()?;
-    let mut out = vec![T::from_f64(0.0); x.len()];
-    pool_argmax(&x, d, k, |o, i, _| out[i] += g[o]);
+fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize, relu: bool) -> Result<Tensor> {
+    let (_, _, h, w) = dims4(arg.dims())?;
+    let plane = (h / k) * (w / k);
+    let mut out = vec![T::from_f64(0.0); arg.elem_count()];
+    if plane > 0 {
+        with_slice::<T, _>(&arg.detach(), |x| {
+            with_slice::<T, _>(&grad_res.detach(), |g| {
+                // Windows do not overlap (stride = k): per plane, every
+                // input receives at most one output's gradient.
+                out.par_chunks_mut(h * w)
+                    .zip(x.par_chunks(h * w))
+                    .zip(g.par_chunks(plane))
+                    .for_each(|((o, xp), gp)| {
+                        let zero = T::from_f64(0.0);
+                        // ReLU passes no gradient where its output is 0
+                        // (PyTorch's convention at 0 too).
+                        pool_argmax(xp, (h, w), k, |j, i, v| {
+                            if !(relu && v <= zero) {
+                                o[i] += gp[j]
+                            }
+                        })
+                    });
+                Ok(())
+            })
+        })?;
+    }
     Tensor::from_vec(out, arg.shape(), arg.device())
 }
 
@@ -114,25 +184,136 @@ pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     if k == 0 {
         candle_core::bail!("max_pool2d: kernel must be positive");
     }
-    x.contiguous()?.apply_op1(MaxPool { k })
+    x.contiguous()?.apply_op1(MaxPool { k, relu: false })
+}
+
+/// `relu(max_pool2d(x, k))` in one pass, equal to `max_pool2d(relu(x), k)`
+/// (max and ReLU commute; a window whose maximum is ≤ 0 passes no gradient
+/// either way) without the full-size ReLU temporaries.
+pub fn max_pool2d_relu(x: &Tensor, k: usize) -> Result<Tensor> {
+    if k == 0 {
+        candle_core::bail!("max_pool2d: kernel must be positive");
+    }
+    x.contiguous()?.apply_op1(MaxPool { k, relu: true })
 }
 
 /// A contiguous copy of a CPU storage view as a tensor.
 fn tensor_of(s: &CpuStorage, l: &Layout) -> Result<Tensor> {
     let (a, b) = match l.contiguous_offsets() {
         Some(o) => o,
-        None => candle_core::bail!("ismc conv2d: operands must be contiguous"),
+        None => candle_core::bail!("ismc op: operands must be contiguous"),
     };
     match s {
         CpuStorage::F32(v) => Tensor::from_slice(&v[a..b], l.shape(), &Device::Cpu),
         CpuStorage::F64(v) => Tensor::from_slice(&v[a..b], l.shape(), &Device::Cpu),
-        _ => candle_core::bail!("ismc conv2d: only f32 and f64 are supported"),
+        _ => candle_core::bail!("ismc op: only f32 and f64 are supported"),
     }
 }
 
+/// The values of a contiguous CPU storage view.
+fn slice_of<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [T]> {
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&s.as_slice::<T>()?[a..b]),
+        None => candle_core::bail!("ismc op: operands must be contiguous"),
+    }
+}
+
+/// Runs `f` on the values of a CPU tensor (copied only if not contiguous).
+fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> Result<R>) -> Result<R> {
+    let t = t.contiguous()?;
+    let (st, l) = t.storage_and_layout();
+    match &*st {
+        Storage::Cpu(c) => f(slice_of(c, l)?),
+        _ => candle_core::bail!("ismc op: only CPU tensors are supported"),
+    }
+}
+
+/// Stride-1 convolution, optionally with a bias: `CustomOp2` on (x, w) and
+/// `CustomOp3` on (x, w, b), computed by [`conv`](super::conv).
 struct Conv2dOp {
     padding: usize,
 }
+
+impl Conv2dOp {
+    fn fwd_typed<T: WithDType>(
+        &self,
+        x: (&CpuStorage, &Layout),
+        w: (&CpuStorage, &Layout),
+        b: Option<(&CpuStorage, &Layout)>,
+    ) -> Result<(Vec<T>, Shape)> {
+        let s = ConvShape::new(x.1.dims(), w.1.dims(), self.padding)?;
+        let bias = match b {
+            Some((bs, bl)) => Some(slice_of::<T>(bs, bl)?),
+            None => None,
+        };
+        let y = conv::forward(slice_of::<T>(x.0, x.1)?, slice_of(w.0, w.1)?, bias, &s)?;
+        let shape = Shape::from((s.batch, s.c_out, s.out_height(), s.out_width()));
+        Ok((y, shape))
+    }
+
+    fn fwd(
+        &self,
+        x: (&CpuStorage, &Layout),
+        w: (&CpuStorage, &Layout),
+        b: Option<(&CpuStorage, &Layout)>,
+    ) -> Result<(CpuStorage, Shape)> {
+        match x.0 {
+            CpuStorage::F32(_) => {
+                let (y, sh) = self.fwd_typed::<f32>(x, w, b)?;
+                Ok((CpuStorage::F32(y), sh))
+            }
+            CpuStorage::F64(_) => {
+                let (y, sh) = self.fwd_typed::<f64>(x, w, b)?;
+                Ok((CpuStorage::F64(y), sh))
+            }
+            _ => candle_core::bail!("ismc conv2d: only f32 and f64 are supported"),
+        }
+    }
+
+    /// Gradients of (x, w, b), each only when that operand is tracked.
+    fn bwd_typed<T: WithDType>(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        g: &Tensor,
+    ) -> Result<ConvGrads> {
+        let s = ConvShape::new(x.dims(), w.dims(), self.padding)?;
+        let dev = x.device();
+        with_slice::<T, _>(&g.detach(), |gy| {
+            let gx = if x.track_op() {
+                let v = with_slice::<T, _>(&w.detach(), |wv| conv::input_grad(gy, wv, &s))?;
+                Some(Tensor::from_vec(v, x.shape(), dev)?)
+            } else {
+                None
+            };
+            let gw = if w.track_op() {
+                let v = with_slice::<T, _>(&x.detach(), |xv| conv::weight_grad(xv, gy, &s))?;
+                Some(Tensor::from_vec(v, w.shape(), dev)?)
+            } else {
+                None
+            };
+            let gb = match b {
+                Some(b) if b.track_op() => {
+                    Some(Tensor::from_vec(conv::bias_grad(gy, &s)?, b.shape(), dev)?)
+                }
+                _ => None,
+            };
+            Ok((gx, gw, gb))
+        })
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, b: Option<&Tensor>, g: &Tensor) -> Result<ConvGrads> {
+        match x.dtype() {
+            DType::F32 => self.bwd_typed::<f32>(x, w, b, g),
+            DType::F64 => self.bwd_typed::<f64>(x, w, b, g),
+            d => candle_core::bail!("ismc conv2d: unsupported dtype {d:?}"),
+        }
+    }
+}
+
+/// Gradients of a convolution's input, kernel and bias.
+type ConvGrads = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
 impl CustomOp2 for Conv2dOp {
     fn name(&self) -> &'static str {
@@ -146,12 +327,7 @@ impl CustomOp2 for Conv2dOp {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let y = tensor_of(s1, l1)?.conv2d(&tensor_of(s2, l2)?, self.padding, 1, 1, 1)?;
-        let (st, l) = y.storage_and_layout();
-        match (&*st, l.contiguous_offsets()) {
-            (Storage::Cpu(c), Some((0, _))) => Ok((c.clone(), l.shape().clone())),
-            _ => candle_core::bail!("ismc conv2d: unexpected output layout"),
-        }
+        self.fwd((s1, l1), (s2, l2), None)
     }
 
     fn bwd(
@@ -161,44 +337,65 @@ impl CustomOp2 for Conv2dOp {
         _res: &Tensor,
         g: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let (g, xd, wd) = (g.detach(), x.detach(), w.detach());
-        let gx = if x.track_op() {
-            Some(conv2d_input_grad(&g, &wd, self.padding)?)
-        } else {
-            None
-        };
-        let gw = if w.track_op() {
-            let k = wd.dims()[2..].to_vec();
-            let gw = xd
-                .transpose(0, 1)?
-                .contiguous()?
-                .conv2d(&g.transpose(0, 1)?.contiguous()?, self.padding, 1, 1, 1)?
-                .transpose(0, 1)?;
-            Some(gw.narrow(2, 0, k[0])?.narrow(3, 0, k[1])?.contiguous()?)
-        } else {
-            None
-        };
+        let (gx, gw, _) = Conv2dOp::bwd(self, x, w, None, g)?;
         Ok((gx, gw))
     }
 }
 
-/// Gradient with respect to the input of a stride-1 convolution with
-/// kernel `w` `[o, i, kh, kw]` and `padding`, given the output gradient `g`:
-/// the convolution of `g` with the kernel transposed (i ↔ o) and flipped in
-/// both spatial axes, with padding `k − 1 − padding`.
-pub fn conv2d_input_grad(g: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
-    let (_, _, kh, kw) = w.dims4()?;
-    if kh != kw || padding + 1 > kh {
-        candle_core::bail!("conv2d_input_grad: needs a square kernel with padding < k (k {kh}x{kw}, padding {padding})");
+impl CustomOp3 for Conv2dOp {
+    fn name(&self) -> &'static str {
+        "ismc-conv2d-bias"
     }
-    let rev = Tensor::from_vec((0..kh as u32).rev().collect::<Vec<u32>>(), kh, w.device())?;
-    let flipped = w
-        .transpose(0, 1)?
-        .contiguous()?
-        .index_select(&rev, 2)?
-        .index_select(&rev, 3)?
-        .contiguous()?;
-    g.contiguous()?.conv2d(&flipped, kh - 1 - padding, 1, 1, 1)
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        self.fwd((s1, l1), (s2, l2), Some((s3, l3)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        g: &Tensor,
+    ) -> Result<ConvGrads> {
+        Conv2dOp::bwd(self, x, w, Some(b), g)
+    }
+}
+
+/// Gradient with respect to the input of a stride-1 convolution with
+/// kernel `w` `[o, i, k, k]` and `padding`, given the output gradient `g`
+/// `[n, o, h', w']`, computed as `col2im(Wᵀ · G)` (see [`conv`](super::conv)).
+pub fn conv2d_input_grad(g: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
+    let (n, _, oh, ow) = g.dims4()?;
+    let (_, ci, k, _) = w.dims4()?;
+    if oh + k < 1 + 2 * padding || ow + k < 1 + 2 * padding {
+        candle_core::bail!(
+            "conv2d_input_grad: output {oh}x{ow} too small for kernel {k}, padding {padding}"
+        );
+    }
+    let (h, wd) = (oh + k - 1 - 2 * padding, ow + k - 1 - 2 * padding);
+    let s = ConvShape::new(&[n, ci, h, wd], w.dims(), padding)?;
+    let gx = match g.dtype() {
+        DType::F32 => with_slice::<f32, _>(g, |gy| {
+            with_slice::<f32, _>(w, |wv| conv::input_grad(gy, wv, &s))
+        })
+        .map(|v| Tensor::from_vec(v, (n, ci, h, wd), g.device()))??,
+        DType::F64 => with_slice::<f64, _>(g, |gy| {
+            with_slice::<f64, _>(w, |wv| conv::input_grad(gy, wv, &s))
+        })
+        .map(|v| Tensor::from_vec(v, (n, ci, h, wd), g.device()))??,
+        d => candle_core::bail!("conv2d_input_grad: unsupported dtype {d:?}"),
+    };
+    Ok(gx)
 }
 
 /// Stride-1 2-d convolution (no bias) of `x` `[n, i, h, w]` with `w`
@@ -206,6 +403,12 @@ pub fn conv2d_input_grad(g: &Tensor, w: &Tensor, padding: usize) -> Result<Tenso
 pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
     x.contiguous()?
         .apply_op2(&w.contiguous()?, Conv2dOp { padding })
+}
+
+/// [`conv2d`] plus a bias `[o]` added to every output channel, in one pass.
+pub fn conv2d_bias(x: &Tensor, w: &Tensor, b: &Tensor, padding: usize) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op3(&w.contiguous()?, &b.contiguous()?, Conv2dOp { padding })
 }
 
 /// A convolution layer (stride 1, square kernel) with parameters `weight`
@@ -241,8 +444,7 @@ impl Conv2d {
 
 impl candle_core::Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = conv2d(x, &self.weight, self.padding)?;
-        y.broadcast_add(&self.bias.reshape((1, (), 1, 1))?)
+        conv2d_bias(x, &self.weight, &self.bias, self.padding)
     }
 }
 
@@ -359,40 +561,79 @@ mod tests {
         );
     }
 
+    /// Output and gradients of `Σ g · op(x, w)` with respect to `x` and `w`,
+    /// flattened.
+    fn value_and_grads(
+        op: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+        x: &Tensor,
+        w: &Tensor,
+        g: &Tensor,
+    ) -> [Vec<f64>; 3] {
+        let (xv, wv) = (Var::from_tensor(x).unwrap(), Var::from_tensor(w).unwrap());
+        let y = op(xv.as_tensor(), wv.as_tensor()).unwrap();
+        let grads = (y.clone() * g)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        [
+            flat(&y),
+            flat(grads.get(xv.as_tensor()).unwrap()),
+            flat(grads.get(wv.as_tensor()).unwrap()),
+        ]
+    }
+
+    /// Largest absolute difference between matching entries.
+    fn worst(a: &[Vec<f64>; 3], b: &[Vec<f64>; 3]) -> f64 {
+        a.iter()
+            .zip(b)
+            .flat_map(|(u, v)| u.iter().zip(v).map(|(p, q)| (p - q).abs()))
+            .fold(0.0, f64::max)
+    }
+
+    /// In f64 the two implementations differ only in summation order over
+    /// at most 27 terms of size ~1, far below 1e-10.
     #[test]
     fn conv_gradients_match_candle_conv() {
         let dev = Device::Cpu;
-        let x = Tensor::randn(0f64, 1.0, (2, 3, 7, 7), &dev).unwrap();
+        for (k, pad) in [(3, 1), (3, 0), (5, 2), (5, 1)] {
+            let x = Tensor::randn(0f64, 1.0, (2, 3, 7, 7), &dev).unwrap();
+            let w = Tensor::randn(0f64, 1.0, (4, 3, k, k), &dev).unwrap();
+            let side = 7 + 2 * pad + 1 - k;
+            let g = Tensor::randn(0f64, 1.0, (2, 4, side, side), &dev).unwrap();
+            let mine = value_and_grads(|x, w| conv2d(x, w, pad), &x, &w, &g);
+            let theirs = value_and_grads(|x, w| x.conv2d(w, pad, 1, 1, 1), &x, &w, &g);
+            assert!(worst(&mine, &theirs) < 1e-10, "k {k} pad {pad}");
+            let gx = conv2d_input_grad(&g, &w, pad).unwrap();
+            let gx = gx.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let d = gx.iter().zip(&theirs[1]).map(|(p, q)| (p - q).abs());
+            assert!(d.fold(0.0, f64::max) < 1e-10);
+        }
+    }
+
+    /// The bias gradient of the fused op is the per-channel sum of `g`, and
+    /// its output is conv + bias.
+    #[test]
+    fn conv_bias_matches_separate_bias() {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f64, 1.0, (2, 3, 6, 5), &dev).unwrap();
         let w = Tensor::randn(0f64, 1.0, (4, 3, 3, 3), &dev).unwrap();
-        let g = Tensor::randn(0f64, 1.0, (2, 4, 7, 7), &dev).unwrap();
-        let run = |mine: bool| {
-            let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
-            let y = if mine {
-                conv2d(xv.as_tensor(), wv.as_tensor(), 1).unwrap()
-            } else {
-                xv.as_tensor().conv2d(wv.as_tensor(), 1, 1, 1, 1).unwrap()
-            };
-            let grads = (y.clone() * &g)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            (
-                flat(&y),
-                flat(grads.get(xv.as_tensor()).unwrap()),
-                flat(grads.get(wv.as_tensor()).unwrap()),
-            )
-        };
-        let (a, b) = (run(true), run(false));
-        for (u, v) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
-            let worst = u
-                .iter()
-                .zip(&v)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max);
-            assert!(worst < 1e-10, "{worst}");
+        let b = Var::from_tensor(&Tensor::randn(0f64, 1.0, 4, &dev).unwrap()).unwrap();
+        let g = Tensor::randn(0f64, 1.0, (2, 4, 6, 5), &dev).unwrap();
+        let y = conv2d_bias(&x, &w, b.as_tensor(), 1).unwrap();
+        let sep = conv2d(&x, &w, 1)
+            .unwrap()
+            .broadcast_add(&b.as_tensor().reshape((1, 4, 1, 1)).unwrap())
+            .unwrap();
+        let d = (y.clone() - sep).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(d.to_scalar::<f64>().unwrap() < 1e-12);
+        let grads = (y * &g).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = grads.get(b.as_tensor()).unwrap().to_vec1::<f64>().unwrap();
+        let expect = g.sum((0, 2, 3)).unwrap().to_vec1::<f64>().unwrap();
+        for (p, q) in gb.iter().zip(&expect) {
+            assert!((p - q).abs() < 1e-10);
         }
     }
 
@@ -402,34 +643,40 @@ mod tests {
         let x = Tensor::randn(0f64, 1.0, (5, 7), &dev).unwrap();
         let w = Tensor::randn(0f64, 1.0, (3, 7), &dev).unwrap();
         let g = Tensor::randn(0f64, 1.0, (5, 3), &dev).unwrap();
-        let run = |mine: bool| {
-            let (xv, wv) = (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap());
-            let y = if mine {
-                linear(xv.as_tensor(), wv.as_tensor()).unwrap()
-            } else {
-                xv.as_tensor().matmul(&wv.as_tensor().t().unwrap()).unwrap()
+        let mine = value_and_grads(linear, &x, &w, &g);
+        let theirs = value_and_grads(|x, w| x.matmul(&w.t()?), &x, &w, &g);
+        assert!(worst(&mine, &theirs) < 1e-12);
+    }
+
+    /// The fused op equals ReLU then pooling (values and input gradients,
+    /// exactly: both route each gradient to the same single input), for the
+    /// unrolled k = 2 path and the general one, with sides not divisible by
+    /// k; and the values agree with candle's own pooling.
+    #[test]
+    fn fused_pool_relu_matches_relu_then_pool() {
+        let dev = Device::Cpu;
+        for k in [2, 3] {
+            let x = Tensor::randn(0f64, 1.0, (2, 3, 6, 7), &dev).unwrap();
+            let g = Tensor::randn(0f64, 1.0, (2, 3, 6 / k, 7 / k), &dev).unwrap();
+            let run = |f: &dyn Fn(&Tensor) -> Result<Tensor>| {
+                let xv = Var::from_tensor(&x).unwrap();
+                let y = f(xv.as_tensor()).unwrap();
+                let grads = (y.clone() * &g)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+                (flat(&y), flat(grads.get(xv.as_tensor()).unwrap()))
             };
-            let grads = (y.clone() * &g)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
-            (
-                flat(&y),
-                flat(grads.get(xv.as_tensor()).unwrap()),
-                flat(grads.get(wv.as_tensor()).unwrap()),
-            )
-        };
-        let (a, b) = (run(true), run(false));
-        for (u, v) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
-            let worst = u
-                .iter()
-                .zip(&v)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max);
-            assert!(worst < 1e-12, "{worst}");
+            let fused = run(&|t| max_pool2d_relu(t, k));
+            let separate = run(&|t| max_pool2d(&t.relu()?, k));
+            assert_eq!(fused, separate, "k {k}");
+            let candle = x.max_pool2d(k).unwrap().relu().unwrap();
+            let candle = candle.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            assert_eq!(fused.0, candle, "k {k}");
+            assert!(fused.1.iter().filter(|v| **v != 0.0).count() > 0);
         }
     }
 

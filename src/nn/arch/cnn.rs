@@ -6,7 +6,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::nn::ops::{Conv2d, Linear};
+use crate::nn::ops::{max_pool2d_relu, Conv2d, Linear};
 use serde::{Deserialize, Serialize};
 
 /// Shape of the CNN.
@@ -77,7 +77,8 @@ impl Module for Cnn {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
         for c in &self.convs {
-            h = crate::nn::ops::max_pool2d(&c.forward(&h)?.relu()?, 2)?;
+            // ReLU then max-pool, fused (see `max_pool2d_relu`).
+            h = max_pool2d_relu(&c.forward(&h)?, 2)?;
         }
         let h = self.fc1.forward(&h.flatten_from(1)?)?.relu()?;
         self.fc2.forward(&h)

@@ -10,7 +10,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::nn::ops::{Conv2d, Linear};
+use crate::nn::ops::{max_pool2d_relu, Conv2d, Linear};
 use serde::{Deserialize, Serialize};
 
 /// Widths of LeNet5.
@@ -69,10 +69,9 @@ impl LeNet5 {
 
 impl Module for LeNet5 {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.conv1.forward(x)?.relu()?;
-        let h = crate::nn::ops::max_pool2d(&h, 2)?;
-        let h = self.conv2.forward(&h)?.relu()?;
-        let h = crate::nn::ops::max_pool2d(&h, 2)?;
+        // ReLU then max-pool, fused (see `max_pool2d_relu`).
+        let h = max_pool2d_relu(&self.conv1.forward(x)?, 2)?;
+        let h = max_pool2d_relu(&self.conv2.forward(&h)?, 2)?;
         let h = h.flatten_from(1)?;
         let h = self.linear1.forward(&h)?.relu()?;
         self.linear2.forward(&h)
