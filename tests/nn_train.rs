@@ -23,6 +23,10 @@ fn quick_config(seed: u64) -> TrainConfig {
 /// bits (a known limitation, stated in the README).
 #[test]
 fn training_is_seeded_and_writes_log_snapshots_and_weights() {
+    // candle sizes its matrix-product parallelism from RAYON_NUM_THREADS (or
+    // the core count), not from the current pool: pin both. The other tests
+    // of this binary are ignored by default, so nothing else runs meanwhile.
+    std::env::set_var("RAYON_NUM_THREADS", "1");
     rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
