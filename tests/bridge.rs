@@ -211,3 +211,38 @@ fn bad_requests_are_user_errors() {
         "{e}"
     );
 }
+
+/// Measurement, not a check: dense throughput and the k = 16, L = 33
+/// invasion on LeNet5 (prints figures; run with
+/// `cargo test --test bridge -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement of minutes, not a check"]
+fn measure_dense_throughput_and_k16_invasion() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let slice = Slice::random(&a, &c, &GridSpec::cube(2, 64, 1.0), 1).unwrap();
+    let d = evaluate_dense(&model, &slice, class, &DenseOptions::default()).unwrap();
+    eprintln!(
+        "dense 64x64 lenet5: {} evaluations in {:.2} s = {:.0} evaluations/s",
+        d.evaluations,
+        d.seconds,
+        d.evaluations_per_sec()
+    );
+    let span: f64 = std::env::var("ISMC_K16_SPAN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let slice = Slice::random(&a, &c, &GridSpec::cube(16, 33, span), 7).unwrap();
+    let mut oracle = ModelSites::new(&model, &slice, class).unwrap();
+    let r = invade(&mut oracle, slice.a_coords(), slice.c_coords(), 2_000_000).unwrap();
+    eprintln!(
+        "invasion k=16 L=33 span {span} lenet5 real-real: barrier {} ({} invaded, {} evaluations, {:.1} s, {:.0} evaluations/s, {:.3e} of {:.3e} sites)",
+        r.minimax_barrier,
+        r.invaded,
+        r.evaluations,
+        r.seconds,
+        r.evaluations_per_sec(),
+        r.fraction_evaluated,
+        r.grid_sites
+    );
+}

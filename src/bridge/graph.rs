@@ -96,8 +96,8 @@ pub fn low_loss_graph(
     for &s in &occupied {
         let mut c = [0; crate::lattice::MAX_DIM];
         lattice.coords_into(s, &mut c);
-        for axis in 0..lattice.dim() {
-            if let Some((nb, _)) = lattice.forward(s, c[axis], axis) {
+        for (axis, &x) in c.iter().enumerate().take(lattice.dim()) {
+            if let Some((nb, _)) = lattice.forward(s, x, axis) {
                 if uf.is_occupied(nb) {
                     uf.union(s, nb);
                     edges.push((s, nb));

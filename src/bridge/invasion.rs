@@ -17,6 +17,13 @@
 //! heap keyed by `(loss, index)`, and remembered in an `FxHashMap` keyed by
 //! the site's C-order index (`u128`, enough for `33¹⁶ ≈ 2·10²⁴` sites), with
 //! the site that discovered them — the parent pointers give the minimax path.
+//! A model is fastest on full batches, so when the oracle asks for blocks of
+//! `B` sites ([`SiteLoss::block`]) the batch is topped up with the
+//! undiscovered neighbours of the next boundary sites in heap order; those
+//! values wait in a cache, off the boundary, until their own discoverer is
+//! invaded. The invasion order, and so the barrier, is unchanged (a site's
+//! loss does not depend on when it is computed); only the count of
+//! evaluations grows by the prefetched sites that were never needed.
 //!
 //! Losses come from a [`SiteLoss`] oracle: the model on a slice
 //! ([`ModelSites`]) or a stored field ([`FieldSites`], for tests and reruns).
@@ -40,6 +47,40 @@ pub trait SiteLoss {
     fn sides(&self) -> &[usize];
     /// Losses at the sites whose coordinates are given, `k` per site.
     fn losses(&mut self, coords: &[u32]) -> Result<Vec<f32>>;
+    /// Sites worth evaluating together: invasion fills each call up to this
+    /// many with sites it will probably need next (1 = no prefetching).
+    fn block(&self) -> usize {
+        1
+    }
+}
+
+/// Appends the neighbours `nb` of `site` with `keep(nb)` to `idx` and their
+/// coordinates to `out_coords`.
+fn push_undiscovered(
+    sides: &[usize],
+    strides: &[u128],
+    site: u128,
+    coords: &mut [u32],
+    idx: &mut Vec<u128>,
+    out_coords: &mut Vec<u32>,
+    keep: impl Fn(u128) -> bool,
+) {
+    coords_of(sides, site, coords);
+    for axis in 0..sides.len() {
+        let x = coords[axis];
+        if x > 0 && keep(site - strides[axis]) {
+            idx.push(site - strides[axis]);
+            let at = out_coords.len() + axis;
+            out_coords.extend_from_slice(coords);
+            out_coords[at] = x - 1;
+        }
+        if (x as usize) + 1 < sides[axis] && keep(site + strides[axis]) {
+            idx.push(site + strides[axis]);
+            let at = out_coords.len() + axis;
+            out_coords.extend_from_slice(coords);
+            out_coords[at] = x + 1;
+        }
+    }
 }
 
 /// Losses of a model on a slice, against one class.
@@ -87,17 +128,28 @@ impl<C: Classifier + ?Sized> SiteLoss for ModelSites<'_, C> {
         self.slice.fill_coords(coords, &mut self.buf);
         super::field::loss_blocked(self.model, &self.buf, self.class)
     }
+
+    fn block(&self) -> usize {
+        super::field::EVAL_BLOCK
+    }
 }
 
 /// Losses looked up in a stored field.
 pub struct FieldSites<'a> {
     field: &'a LossField,
+    block: usize,
 }
 
 impl<'a> FieldSites<'a> {
     /// The oracle reading `field`.
     pub fn new(field: &'a LossField) -> Self {
-        FieldSites { field }
+        FieldSites { field, block: 1 }
+    }
+
+    /// The oracle with a prefetch block (as a model oracle would have), to
+    /// exercise invasion's batching on stored fields.
+    pub fn with_block(field: &'a LossField, block: usize) -> Self {
+        FieldSites { field, block }
     }
 }
 
@@ -113,6 +165,10 @@ impl SiteLoss for FieldSites<'_> {
             .map(|c| self.field.values[self.field.index(c)])
             .collect())
     }
+
+    fn block(&self) -> usize {
+        self.block
+    }
 }
 
 /// The outcome of an invasion from A to C.
@@ -122,7 +178,7 @@ pub struct InvasionResult {
     pub minimax_barrier: f32,
     /// Sites invaded (cluster size when C joined, A and C included).
     pub invaded: u64,
-    /// Sites evaluated (invaded plus boundary).
+    /// Sites evaluated (invaded, boundary and prefetched).
     pub evaluations: u64,
     /// Sites of the whole (virtual) grid, as f64 (may exceed 2⁶⁴).
     pub grid_sites: f64,
@@ -185,6 +241,9 @@ pub fn invade<S: SiteLoss + ?Sized>(
     let la = oracle.losses(a)?[0];
     seen.insert(a_idx, (la, a_idx));
     heap.push(Reverse((loss_key(la), a_idx)));
+    // Evaluated but not yet discovered sites (prefetched).
+    let mut cache: FxHashMap<u128, f32> = FxHashMap::default();
+    let block = oracle.block().max(1);
     let mut barrier = f32::NEG_INFINITY;
     let mut invaded = 0u64;
     let mut coords = vec![0u32; k];
@@ -202,45 +261,83 @@ pub fn invade<S: SiteLoss + ?Sized>(
         if s == c_idx {
             break;
         }
-        coords_of(&sides, s, &mut coords);
+        // The undiscovered neighbours of s: from the prefetch cache where
+        // possible, the rest evaluated now.
         new_coords.clear();
         new_idx.clear();
-        for axis in 0..k {
-            let x = coords[axis];
-            if x > 0 {
-                let nb = s - strides[axis];
-                if !seen.contains_key(&nb) {
-                    new_idx.push(nb);
-                    let at = new_coords.len() + axis;
-                    new_coords.extend_from_slice(&coords);
-                    new_coords[at] = x - 1;
-                }
-            }
-            if (x as usize) + 1 < sides[axis] {
-                let nb = s + strides[axis];
-                if !seen.contains_key(&nb) {
-                    new_idx.push(nb);
-                    let at = new_coords.len() + axis;
-                    new_coords.extend_from_slice(&coords);
-                    new_coords[at] = x + 1;
-                }
-            }
-        }
+        push_undiscovered(
+            &sides,
+            &strides,
+            s,
+            &mut coords,
+            &mut new_idx,
+            &mut new_coords,
+            |nb| !seen.contains_key(&nb),
+        );
         if new_idx.is_empty() {
             continue;
         }
-        if seen.len() as u64 + new_idx.len() as u64 > max_evaluations {
-            return Err(Error::invalid(
-                "max_evaluations",
-                max_evaluations,
-                format!(
-                    "invasion evaluated {} sites (barrier so far {barrier}) before C joined; raise the limit or shrink the slice",
-                    seen.len()
-                ),
-            ));
+        let mut missing: Vec<usize> = Vec::new();
+        for (j, nb) in new_idx.iter().enumerate() {
+            if !cache.contains_key(nb) {
+                missing.push(j);
+            }
         }
-        let losses = oracle.losses(&new_coords)?;
-        for (&nb, &l) in new_idx.iter().zip(&losses) {
+        if !missing.is_empty() {
+            let mut batch_idx: Vec<u128> = missing.iter().map(|&j| new_idx[j]).collect();
+            let mut batch_coords: Vec<u32> = missing
+                .iter()
+                .flat_map(|&j| new_coords[j * k..(j + 1) * k].iter().copied())
+                .collect();
+            // Fill the block with the neighbours of the next boundary sites in
+            // invasion order: they are likely to be needed soon, and their
+            // values do not depend on when they are computed. They stay in the
+            // cache, off the boundary, until their discoverer is invaded.
+            if block > batch_idx.len() {
+                let mut popped = Vec::new();
+                while batch_idx.len() < block && popped.len() < 4 * block {
+                    let Some(entry) = heap.pop() else { break };
+                    let t = entry.0 .1;
+                    popped.push(entry);
+                    let mut more_idx = Vec::new();
+                    let mut more_coords = Vec::new();
+                    push_undiscovered(
+                        &sides,
+                        &strides,
+                        t,
+                        &mut coords,
+                        &mut more_idx,
+                        &mut more_coords,
+                        |nb| {
+                            !seen.contains_key(&nb)
+                                && !cache.contains_key(&nb)
+                                && !new_idx.contains(&nb)
+                        },
+                    );
+                    for (j, nb) in more_idx.into_iter().enumerate() {
+                        if batch_idx.len() < block && !batch_idx.contains(&nb) {
+                            batch_idx.push(nb);
+                            batch_coords.extend_from_slice(&more_coords[j * k..(j + 1) * k]);
+                        }
+                    }
+                }
+                heap.extend(popped);
+            }
+            if (seen.len() + cache.len() + batch_idx.len()) as u64 > max_evaluations {
+                return Err(Error::invalid(
+                    "max_evaluations",
+                    max_evaluations,
+                    format!(
+                        "invasion evaluated {} sites (barrier so far {barrier}) before C joined; raise the limit or shrink the slice",
+                        seen.len() + cache.len()
+                    ),
+                ));
+            }
+            let losses = oracle.losses(&batch_coords)?;
+            cache.extend(batch_idx.into_iter().zip(losses));
+        }
+        for &nb in &new_idx {
+            let l = cache.remove(&nb).expect("evaluated above or prefetched");
             seen.insert(nb, (l, s));
             heap.push(Reverse((loss_key(l), nb)));
         }
@@ -263,7 +360,7 @@ pub fn invade<S: SiteLoss + ?Sized>(
     for (i, &p) in path_idx.iter().enumerate() {
         coords_of(&sides, p, &mut path[i * k..(i + 1) * k]);
     }
-    let evaluations = seen.len() as u64;
+    let evaluations = (seen.len() + cache.len()) as u64;
     Ok(InvasionResult {
         minimax_barrier: barrier,
         invaded,
@@ -288,7 +385,7 @@ mod tests {
         #[test]
         fn invasion_equals_dense_on_random_fields(
             k in 1usize..=4, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..1000,
-            ai in any::<u32>(), ci in any::<u32>(),
+            ai in any::<u32>(), ci in any::<u32>(), block in prop_oneof![Just(1usize), Just(7), Just(32)],
         ) {
             let n = side.pow(k as u32);
             let values: Vec<f32> = (0..n as u64)
@@ -300,7 +397,7 @@ mod tests {
             let mut cc = vec![0u32; k];
             coords_of(&f.sides, a as u128, &mut ca);
             coords_of(&f.sides, c as u128, &mut cc);
-            let inv = invade(&mut FieldSites::new(&f), &ca, &cc, u64::MAX).unwrap();
+            let inv = invade(&mut FieldSites::with_block(&f, block), &ca, &cc, u64::MAX).unwrap();
             let dense = sweep_loss_order(&f, a as u32, c as u32, 4).unwrap();
             prop_assert_eq!(inv.minimax_barrier, dense.minimax_barrier);
             prop_assert_eq!(inv.minimax_barrier, minimax_bruteforce(&f, a as u32, c as u32).unwrap());

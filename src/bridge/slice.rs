@@ -405,8 +405,8 @@ impl Slice {
         for ((o, &x), &y) in out.iter_mut().zip(&self.a).zip(&self.c) {
             *o = s * x + t * y;
         }
-        for i in 1..self.dim() {
-            let off = ((coords[i] - d.a_coords[i] as f64) * d.steps[i]) as f32;
+        for (i, &x) in coords.iter().enumerate().skip(1) {
+            let off = ((x - d.a_coords[i] as f64) * d.steps[i]) as f32;
             if off != 0.0 {
                 for (o, &u) in out.iter_mut().zip(self.axis(i)) {
                     *o += off * u;

@@ -551,7 +551,7 @@ mod tests {
             site_budget: 1_000_000,
             ..SliceStudyConfig::default()
         };
-        assert_eq!(cfg.side_for(2).unwrap(), 257.min(1000));
+        assert_eq!(cfg.side_for(2).unwrap(), 257); // 1000 capped at max_side
         assert_eq!(cfg.side_for(3).unwrap(), 100);
         assert_eq!(cfg.side_for(6).unwrap(), 10);
         assert_eq!(cfg.side_for(16).unwrap(), 3);
