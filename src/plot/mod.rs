@@ -6,7 +6,10 @@
 //! Each figure type implements [`Figure`]; [`save`] renders it to
 //! `STEM.png` and `STEM.svg`, each written to a temporary file and renamed.
 
+pub mod boxplot;
 pub mod crossing;
+pub mod k_series;
+pub mod roc;
 pub mod threshold_vs_dim;
 
 use std::path::{Path, PathBuf};
