@@ -12,6 +12,7 @@ mod figures;
 mod label;
 mod lattice;
 mod run;
+mod slice;
 mod train;
 
 /// ismc — input-space mode connectivity and lattice percolation, measured.
@@ -56,6 +57,10 @@ enum Command {
     Assets(assets::AssetsCommand),
     /// Accuracy and mean loss of a model on a data set.
     Eval(eval::EvalArgs),
+    /// One k-dimensional slice of input space through two inputs: dense
+    /// loss field (.npy) with minimax barrier and p*, lazy invasion, graphs.
+    #[command(subcommand)]
+    Slice(slice::SliceCommand),
     /// Train an MLP, small CNN or LeNet5 on MNIST or Fashion-MNIST.
     Train(train::TrainArgs),
 }
@@ -82,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Assets(cmd) => assets::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
+        Command::Slice(cmd) => slice::run(cmd),
     }
 }
 

@@ -23,7 +23,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::adversarial::AdversarialParams;
 use super::lattice_study::LatticeStudyConfig;
+use super::slice_percolation::SliceParams;
 use crate::error::{Error, Result};
 
 /// The experiments `ismc run` can execute.
@@ -33,16 +35,28 @@ pub enum ExperimentKind {
     /// Thresholds `p_c(d)` and crossing curves `R_L(p)` on Z^d
     /// ([`LatticeStudyConfig`]).
     Lattice,
+    /// Barriers, bypasses, attacks and the barrier detector on one model
+    /// ([`AdversarialParams`]).
+    Adversarial,
+    /// Percolation of low-loss sets on k-dimensional slices of input space
+    /// ([`SliceParams`]).
+    SlicePercolation,
 }
 
 impl ExperimentKind {
     /// Every kind, for error messages and help.
-    pub const ALL: [ExperimentKind; 1] = [ExperimentKind::Lattice];
+    pub const ALL: [ExperimentKind; 3] = [
+        ExperimentKind::Lattice,
+        ExperimentKind::Adversarial,
+        ExperimentKind::SlicePercolation,
+    ];
 
     /// The name used in `kind = "…"`.
     pub fn name(self) -> &'static str {
         match self {
             ExperimentKind::Lattice => "lattice",
+            ExperimentKind::Adversarial => "adversarial",
+            ExperimentKind::SlicePercolation => "slice-percolation",
         }
     }
 
@@ -63,6 +77,10 @@ impl fmt::Display for ExperimentKind {
 pub enum ExperimentConfig {
     /// `kind = "lattice"`.
     Lattice(LatticeStudyConfig),
+    /// `kind = "adversarial"`.
+    Adversarial(AdversarialParams),
+    /// `kind = "slice-percolation"`.
+    SlicePercolation(SliceParams),
 }
 
 impl ExperimentConfig {
@@ -70,6 +88,8 @@ impl ExperimentConfig {
     pub fn seed(&self) -> u64 {
         match self {
             ExperimentConfig::Lattice(c) => c.seed,
+            ExperimentConfig::Adversarial(c) => c.seed,
+            ExperimentConfig::SlicePercolation(c) => c.seed,
         }
     }
 
@@ -77,6 +97,8 @@ impl ExperimentConfig {
     pub fn validate(&self) -> Result<()> {
         match self {
             ExperimentConfig::Lattice(c) => c.validate(),
+            ExperimentConfig::Adversarial(c) => c.validate(),
+            ExperimentConfig::SlicePercolation(c) => c.validate(),
         }
     }
 }
@@ -156,6 +178,14 @@ impl RunConfig {
             ExperimentKind::Lattice => {
                 let t: Typed<LatticeStudyConfig> = typed(text)?;
                 (t.description, ExperimentConfig::Lattice(t.params))
+            }
+            ExperimentKind::Adversarial => {
+                let t: Typed<AdversarialParams> = typed(text)?;
+                (t.description, ExperimentConfig::Adversarial(t.params))
+            }
+            ExperimentKind::SlicePercolation => {
+                let t: Typed<SliceParams> = typed(text)?;
+                (t.description, ExperimentConfig::SlicePercolation(t.params))
             }
         };
         experiment.validate()?;

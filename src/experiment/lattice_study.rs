@@ -123,7 +123,7 @@ impl LatticeStudyConfig {
         if let Some(b) = self
             .budgets
             .iter()
-            .find(|b| !(b.secs.is_finite() && b.secs > 0.0) || !dim_ok(b.dim))
+            .find(|b| !(b.secs.is_finite() && b.secs > 0.0 && dim_ok(b.dim)))
         {
             return Err(Error::invalid(
                 "params.budgets",

@@ -5,10 +5,12 @@
 //! [`config`] parses the declarative TOML files of `experiments/`; the
 //! functions here dispatch a parsed configuration to its experiment.
 
+pub mod adversarial;
 pub mod config;
 pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
+pub mod slice_percolation;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,14 @@ macro_rules! with_experiment {
         match &$cfg.experiment {
             ExperimentConfig::Lattice(c) => {
                 let $exp = lattice_study::LatticeStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Adversarial(c) => {
+                let $exp = adversarial::AdversarialStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::SlicePercolation(c) => {
+                let $exp = slice_percolation::SlicePercolation::new(c.clone())?;
                 $body
             }
         }

@@ -238,7 +238,10 @@ pub fn run<E: Experiment>(exp: &E, cfg: &RunConfig, opts: &RunOptions) -> Result
 }
 
 /// Reads every unit back from disk and writes tables, figures and report.
+/// First removes temporary files that a killed process left in `units/`
+/// (every unit is present, so nothing is writing them any more).
 fn finish<E: Experiment>(exp: &E, dir: &Path, ids: &[String]) -> Result<()> {
+    remove_stale_temporaries(&dir.join(UNITS))?;
     let mut outputs = Vec::with_capacity(ids.len());
     for id in ids {
         let path = unit_path(dir, id);
@@ -335,6 +338,21 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
     }
     manifest.write(out)?;
     finish(exp, out, &ids)
+}
+
+/// Removes the `.ismc-*.tmp` files of interrupted atomic writes in `dir`.
+fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".ismc-") && name.ends_with(".tmp") {
+            std::fs::remove_file(e.path()).map_err(|err| Error::io(e.path(), err))?;
+        }
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

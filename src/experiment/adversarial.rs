@@ -1,0 +1,419 @@
+//! The adversarial study as a runner experiment (`kind = "adversarial"`):
+//! barriers of real–real, real–adversarial and cross-class pairs, the
+//! barrier-based detector against the paper's attack, FGSM, PGD and an
+//! adaptive attacker, with baselines (see [`crate::inputspace::study`]).
+//!
+//! One unit per class. Files of a finished run:
+//!
+//! * `summary.json` — [`AdversarialSummary`]: `auroc` and `auroc_ci` keyed
+//!   by attack, `median_barrier_max` and `median_barrier_gap` keyed by pair
+//!   kind, baselines, bypass medians;
+//! * `pairs.csv` — one row per kept pair;
+//! * `detection.csv` — the detector's view of every clean and attacked input
+//!   (attack, class, split, features, baseline scores);
+//! * `bypass.csv` — primary and bent gaps of the bypassed real–real pairs;
+//! * `roc.csv` — the ROC curves of the test split, per attack;
+//! * `figures/barrier_max.{png,svg}`, `figures/roc.{png,svg}`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::lattice_study::{list_figures, read_csv, write_csv, write_json};
+use super::runner::Experiment;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::inputspace::detector::roc_curve;
+use crate::inputspace::detector::LogisticRegression;
+use crate::inputspace::study::{
+    run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary, ClassUnitResult,
+    DetectionSample, ATTACKS,
+};
+use crate::nn::{Classifier, Network};
+use crate::plot::boxplot::{BoxFigure, BoxGroup};
+use crate::plot::roc::{RocCurve, RocFigure};
+
+/// Parameters of `kind = "adversarial"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdversarialParams {
+    /// The model: a bundled name (`lenet5-mnist`, `lenet5-mnist-adv`), an
+    /// untrained `untrained:ARCH:INIT:SEED`, or a weights file of `ismc train`.
+    pub model: String,
+    /// Data set of the real inputs (`mnist`, `fashion-mnist`).
+    #[serde(default = "default_data")]
+    pub data: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Classes studied (default: all).
+    #[serde(default)]
+    pub classes: Vec<u32>,
+    /// The study's parameters ([`AdversarialStudyConfig`]; every field has a
+    /// default).
+    #[serde(default)]
+    pub study: AdversarialStudyConfig,
+}
+
+fn default_data() -> String {
+    "mnist".into()
+}
+
+impl AdversarialParams {
+    /// Checks the fields, naming them as `params.NAME`.
+    pub fn validate(&self) -> Result<()> {
+        self.study
+            .validate()
+            .map_err(|e| prefix(e, "params.study."))?;
+        if self.model.trim().is_empty() {
+            return Err(Error::invalid(
+                "params.model",
+                "\"\"",
+                "expected a model name, untrained:ARCH:INIT:SEED or a weights file",
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(c) = self.classes.iter().find(|c| !seen.insert(**c)) {
+            return Err(Error::invalid(
+                "params.classes",
+                c,
+                "expected distinct classes",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Prefixes the parameter name of an [`Error::InvalidParameter`].
+pub fn prefix(e: Error, p: &str) -> Error {
+    match e {
+        Error::InvalidParameter {
+            name,
+            value,
+            reason,
+        } => Error::InvalidParameter {
+            name: format!("{p}{name}"),
+            value,
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// The experiment: the model and data loaded once, one unit per class.
+pub struct AdversarialStudy {
+    params: AdversarialParams,
+    model: Network,
+    data: Dataset,
+    classes: Vec<u32>,
+}
+
+impl AdversarialStudy {
+    /// Loads the model and the data and checks the classes.
+    pub fn new(params: AdversarialParams) -> Result<Self> {
+        params.validate()?;
+        let data = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+        let model = crate::nn::zoo::load_spec(&params.model, data.item_shape(), data.classes())
+            .map_err(|e| prefix(e.into(), "params."))?;
+        if model.spec().item_shape != data.item_shape() {
+            return Err(Error::invalid(
+                "params.model",
+                &params.model,
+                format!(
+                    "takes inputs of shape {:?} but {} has {:?}",
+                    model.spec().item_shape,
+                    params.data,
+                    data.item_shape()
+                ),
+            ));
+        }
+        let n = model.spec().classes as u32;
+        let classes = if params.classes.is_empty() {
+            (0..n).collect()
+        } else {
+            params.classes.clone()
+        };
+        if let Some(c) = classes.iter().find(|&&c| c >= n) {
+            return Err(Error::invalid(
+                "params.classes",
+                c,
+                format!("expected class ids below {n}"),
+            ));
+        }
+        Ok(AdversarialStudy {
+            params,
+            model,
+            data,
+            classes,
+        })
+    }
+}
+
+/// One row of `detection.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DetectionRow {
+    attack: String,
+    class: u32,
+    split: String,
+    index: u64,
+    loss: f64,
+    predicted: u32,
+    success: bool,
+    max_softmax: f64,
+    nearest_distance: f64,
+    max_mean: f64,
+    max_median: f64,
+    max_min: f64,
+    max_max: f64,
+    gap_mean: f64,
+    gap_median: f64,
+    gap_q90: f64,
+    area_mean: f64,
+}
+
+/// One row of `roc.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RocRow {
+    attack: String,
+    fpr: f64,
+    tpr: f64,
+}
+
+impl Experiment for AdversarialStudy {
+    type Output = ClassUnitResult;
+
+    fn units(&self) -> Vec<String> {
+        self.classes.iter().map(|c| format!("class-{c}")).collect()
+    }
+
+    fn run_unit(&self, index: usize) -> Result<ClassUnitResult> {
+        let class = self.classes[index];
+        let seed = crate::rng::derive_seed(self.params.seed, &[0xAD, class as u64]);
+        run_class_unit(&self.model, &self.data, &self.params.study, class, seed)
+    }
+
+    fn finish(&self, units: Vec<ClassUnitResult>, dir: &Path) -> Result<()> {
+        let summary = summarise(&self.params.study, &units)?;
+        let pairs: Vec<_> = units.iter().flat_map(|u| u.pairs.iter().cloned()).collect();
+        write_csv(&dir.join("pairs.csv"), &pairs)?;
+        let bypass: Vec<_> = units
+            .iter()
+            .flat_map(|u| u.bypass.iter().cloned())
+            .collect();
+        write_csv(&dir.join("bypass.csv"), &bypass)?;
+        let mut rows = Vec::new();
+        for u in &units {
+            let mut push = |attack: &str, samples: &[DetectionSample]| {
+                for (i, s) in samples.iter().enumerate() {
+                    let f = &s.features;
+                    rows.push(DetectionRow {
+                        attack: attack.into(),
+                        class: u.class,
+                        split: if i % 2 == 0 { "train" } else { "test" }.into(),
+                        index: s.index,
+                        loss: s.loss,
+                        predicted: s.predicted,
+                        success: s.success,
+                        max_softmax: s.max_softmax,
+                        nearest_distance: s.nearest_distance,
+                        max_mean: f.max_mean,
+                        max_median: f.max_median,
+                        max_min: f.max_min,
+                        max_max: f.max_max,
+                        gap_mean: f.gap_mean,
+                        gap_median: f.gap_median,
+                        gap_q90: f.gap_q90,
+                        area_mean: f.area_mean,
+                    });
+                }
+            };
+            push("clean", &u.clean);
+            for (attack, samples) in &u.attacked {
+                push(attack, samples);
+            }
+        }
+        write_csv(&dir.join("detection.csv"), &rows)?;
+        let mut roc = Vec::new();
+        if let Some(detector) = &summary.detector {
+            for (attack, (neg, pos)) in test_scores(&units, detector) {
+                for p in roc_curve(&neg, &pos) {
+                    roc.push(RocRow {
+                        attack: attack.clone(),
+                        fpr: p.fpr,
+                        tpr: p.tpr,
+                    });
+                }
+            }
+        }
+        write_csv(&dir.join("roc.csv"), &roc)?;
+        write_json(&dir.join("summary.json"), &summary)
+    }
+
+    fn draw_figures(&self, dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+        draw_figures(dir, out)
+    }
+
+    fn write_report(&self, dir: &Path) -> Result<PathBuf> {
+        write_report(dir, &self.params)
+    }
+}
+
+/// Detector scores of the test split (odd positions within each class, as
+/// [`summarise`] splits them): clean inputs, and the successful attacks of
+/// each attack, keyed by attack name.
+fn test_scores(
+    units: &[ClassUnitResult],
+    detector: &LogisticRegression,
+) -> BTreeMap<String, (Vec<f64>, Vec<f64>)> {
+    let odd = |v: &[DetectionSample]| -> Vec<f64> {
+        v.iter()
+            .enumerate()
+            .filter(|(i, s)| i % 2 == 1 && s.success)
+            .map(|(_, s)| detector.score(&s.features.to_vec()))
+            .collect()
+    };
+    let clean: Vec<f64> = units
+        .iter()
+        .flat_map(|u| {
+            u.clean
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, s)| detector.score(&s.features.to_vec()))
+        })
+        .collect();
+    ATTACKS
+        .iter()
+        .map(|a| {
+            let pos = units
+                .iter()
+                .flat_map(|u| u.attacked.get(*a).map_or(vec![], |v| odd(v)))
+                .collect();
+            (a.to_string(), (clean.clone(), pos))
+        })
+        .collect()
+}
+
+fn read_summary(dir: &Path) -> Result<AdversarialSummary> {
+    let path = dir.join("summary.json");
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
+        path,
+        reason: e.to_string(),
+    })
+}
+
+/// Draws `barrier_max` (box plot per pair kind) and `roc` (per attack) from
+/// `pairs.csv`, `roc.csv` and `summary.json`.
+pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+    let pairs: Vec<crate::inputspace::pairs::PairRecord> = read_csv(&dir.join("pairs.csv"))?;
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for p in &pairs {
+        groups
+            .entry(p.kind.name().to_string())
+            .or_default()
+            .push(p.barrier_max);
+    }
+    let boxes = BoxFigure {
+        title: "Barrier max of linear paths, by pair kind".into(),
+        y_label: "max cross-entropy on the path".into(),
+        log_y: true,
+        groups: groups
+            .into_iter()
+            .map(|(label, values)| BoxGroup { label, values })
+            .collect(),
+    };
+    let mut written = Vec::new();
+    let (a, b) = crate::plot::save(&boxes, &out.join("barrier_max"))?;
+    written.extend([a, b]);
+    let summary = read_summary(dir)?;
+    let roc: Vec<RocRow> = read_csv(&dir.join("roc.csv"))?;
+    let curves = ATTACKS
+        .iter()
+        .filter_map(|attack| {
+            let points: Vec<(f64, f64)> = roc
+                .iter()
+                .filter(|r| r.attack == *attack)
+                .map(|r| (r.fpr, r.tpr))
+                .collect();
+            (!points.is_empty()).then(|| RocCurve {
+                label: attack.to_string(),
+                auroc: summary.auroc.get(*attack).copied().unwrap_or(f64::NAN),
+                points,
+            })
+        })
+        .collect();
+    let fig = RocFigure {
+        title: "Barrier detector: ROC per attack (test split)".into(),
+        curves,
+    };
+    let (a, b) = crate::plot::save(&fig, &out.join("roc"))?;
+    written.extend([a, b]);
+    Ok(written)
+}
+
+fn fmt(v: Option<&f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.3}"))
+}
+
+/// Writes `report.md` from `summary.json` and the figures.
+pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
+    let s = read_summary(dir)?;
+    let mut md = format!(
+        "# Adversarial study: {} on {}\n\n## Barriers by pair kind\n\n\
+         | pair kind | pairs | median barrier max | median barrier gap | endpoint warnings |\n\
+         |---|---|---|---|---|\n",
+        params.model, params.data
+    );
+    for (kind, n) in &s.pair_counts {
+        md.push_str(&format!(
+            "| {kind} | {n} | {:.3e} | {:.3e} | {} |\n",
+            s.median_barrier_max.get(kind).copied().unwrap_or(f64::NAN),
+            s.median_barrier_gap.get(kind).copied().unwrap_or(f64::NAN),
+            s.endpoint_warnings.get(kind).copied().unwrap_or(0)
+        ));
+    }
+    md.push_str(
+        "\n## Detection (test split; clean class-y inputs vs successful attacks)\n\n\
+         | attack | success rate | positives | detector AUROC | 95 % CI | threshold rule | max-softmax baseline | nearest-reference baseline |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for attack in ATTACKS {
+        let ci = s
+            .auroc_ci
+            .get(attack)
+            .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]));
+        md.push_str(&format!(
+            "| {attack} | {} | {} | {} | {ci} | {} | {} | {} |\n",
+            fmt(s.attack_success_rate.get(attack)),
+            s.test_positives.get(attack).copied().unwrap_or(0),
+            fmt(s.auroc.get(attack)),
+            fmt(s.threshold_auroc.get(attack)),
+            fmt(s
+                .baseline_auroc
+                .get("max_softmax")
+                .and_then(|m| m.get(attack))),
+            fmt(s
+                .baseline_auroc
+                .get("nearest_reference")
+                .and_then(|m| m.get(attack))),
+        ));
+    }
+    md.push_str(&format!("\nClean test inputs: {}.\n", s.test_negatives));
+    if let (Some(r), Some(b)) = (s.bypass_gap_ratio_median, s.bypass_relative_bend_median) {
+        md.push_str(&format!(
+            "\n## Bypass (one bend, real–real pairs)\n\nMedian gap after / before: {r:.3}; median relative bend max|B′−B| / range: {b:.4}.\n"
+        ));
+    }
+    md.push_str("\n## Figures\n\n");
+    for f in list_figures(&dir.join("figures"))
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+    {
+        let rel = f.strip_prefix(dir).unwrap_or(f);
+        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
+    }
+    let path = dir.join("report.md");
+    crate::atomic::write_atomic(&path, md.as_bytes())?;
+    Ok(path)
+}

@@ -1,0 +1,113 @@
+//! The quick variants of the input-space and bridge experiments, end to end
+//! through `ismc run`: they finish, write the named metrics the issues ask
+//! for, and their figures and report.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn run(config: &str, out: &Path, threads: usize) -> Value {
+    Command::cargo_bin("ismc")
+        .unwrap()
+        .args([
+            "--quiet",
+            "--threads",
+            &threads.to_string(),
+            "run",
+            config,
+            "--out",
+        ])
+        .arg(out)
+        .assert()
+        .success();
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn adversarial_quick_writes_aurocs_and_median_barriers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("adv");
+    let s = run("experiments/mnist-lenet5-adversarial-quick.toml", &dir, 2);
+    for attack in ["paper", "fgsm", "pgd", "adaptive"] {
+        let a = &s["auroc"][attack];
+        assert!(a.is_number() || a.is_null(), "auroc[{attack}] = {a}");
+        let ci = &s["auroc_ci"][attack];
+        assert!(ci.is_array(), "auroc_ci[{attack}] = {ci}");
+    }
+    for kind in ["real_real", "real_adversarial", "cross_class"] {
+        let m = s["median_barrier_max"][kind].as_f64();
+        let g = s["median_barrier_gap"][kind].as_f64();
+        assert!(m.is_some() && g.is_some(), "{kind}: {s}");
+        // A gap is the max minus the larger endpoint loss: never above the max.
+        assert!(g.unwrap() <= m.unwrap() + 1e-12);
+    }
+    // Real–real barriers of a trained net are far below real–adversarial ones.
+    assert!(
+        s["median_barrier_max"]["real_real"].as_f64().unwrap()
+            < s["median_barrier_max"]["real_adversarial"]
+                .as_f64()
+                .unwrap()
+    );
+    for f in [
+        "pairs.csv",
+        "detection.csv",
+        "roc.csv",
+        "report.md",
+        "figures/roc.png",
+        "figures/barrier_max.svg",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn slice_percolation_quick_writes_p_star_per_k_and_the_null_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("slice");
+    let s = run("experiments/slice-percolation-quick.toml", &dir, 2);
+    for k in ["1", "2", "3", "4"] {
+        let per_model = &s["minimax_barrier"][k];
+        for model in ["lenet5-mnist", "untrained:mlp:pytorch:1"] {
+            for kind in ["real_real", "real_adversarial", "synthetic"] {
+                let b = per_model[model][kind]["median"].as_f64();
+                assert!(
+                    b.is_some_and(f64::is_finite),
+                    "barrier k={k} {model} {kind}: {s}"
+                );
+                let p = s["p_star"][k][model][kind]["median"].as_f64();
+                assert!(
+                    p.is_some_and(|p| p > 0.0 && p <= 1.0),
+                    "p* k={k} {model} {kind}"
+                );
+            }
+        }
+        let null = s["p_star_null"][k]["mean"].as_f64().unwrap();
+        assert!(null > 0.0 && null <= 1.0);
+    }
+    // Per slice: the minimax barrier is at least the higher endpoint loss
+    // (both endpoints are on the path), and the grid path re-evaluated at full
+    // resolution contains its grid sites, so its max is at least the barrier.
+    let mut reader = csv::Reader::from_path(dir.join("slices.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (barrier, path_max) = (col("minimax_barrier"), col("path_max"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2 * 3 * 4, "models × pair kinds × k");
+    for r in &rows {
+        let b: f64 = r[barrier].parse().unwrap();
+        let p: f64 = r[path_max].parse().unwrap();
+        assert!(
+            p >= b - 1e-4 * (1.0 + b.abs()),
+            "path max {p} < barrier {b}"
+        );
+    }
+    for f in [
+        "pairs.csv",
+        "report.md",
+        "figures/p_star.png",
+        "figures/minimax_barrier.svg",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+}
