@@ -120,19 +120,20 @@ fn build(a: &SliceArgs) -> anyhow::Result<(Network, Slice, u32)> {
         }
     }
     let (la, lc) = (data.labels()[a.a] as u32, data.labels()[a.c] as u32);
-    let class =
-        match a.class {
-            Some(c) => c,
-            None if la == lc => la,
-            None => return Err(ismc::Error::invalid(
+    let class = match a.class {
+        Some(c) => c,
+        None if la == lc => la,
+        None => {
+            return Err(ismc::Error::invalid(
                 "--c",
                 a.c,
                 format!(
                     "has label {lc} but A has label {la}; pass --class to compare across classes"
                 ),
             )
-            .into()),
-        };
+            .into())
+        }
+    };
     let model = ismc::nn::zoo::load_spec(&a.model, data.item_shape(), data.classes())
         .map_err(ismc::Error::from)?;
     if class as usize >= data.classes() {

@@ -1,0 +1,135 @@
+//! `ismc slice dense | invade | graph` end to end: the stored field reloads,
+//! invasion finds exactly the dense minimax barrier of the same slice, the
+//! graph holds the sites below the level, and bad input exits with code 2.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn ismc() -> Command {
+    Command::cargo_bin("ismc").unwrap()
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap()
+}
+
+const SLICE: [&str; 12] = [
+    "--a", "0", "--c", "17", "--k", "3", "--side", "7", "--span", "0.5", "--seed", "4",
+];
+
+#[test]
+fn dense_and_invasion_agree_and_the_graph_exports() {
+    let data = ismc::data::load("mnist").unwrap();
+    assert_eq!(
+        data.labels()[0],
+        data.labels()[17],
+        "SLICE pairs two digits of one class"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("field");
+    let dense = ismc()
+        .args(["--quiet", "slice", "dense"])
+        .args(SLICE)
+        .arg("--out")
+        .arg(&dir)
+        .assert()
+        .success();
+    let d = json(&dense.get_output().stdout);
+    assert_eq!(d["sites"].as_u64(), Some(343));
+    let p = d["p_star"].as_f64().unwrap();
+    assert!(p > 0.0 && p <= 1.0);
+    for f in [
+        "field.npy",
+        "axes.npy",
+        "endpoints.npy",
+        "slice.json",
+        "sweep.csv",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    let inv = ismc()
+        .args(["--quiet", "slice", "invade"])
+        .args(SLICE)
+        .assert()
+        .success();
+    let i = json(&inv.get_output().stdout);
+    assert_eq!(i["minimax_barrier"], d["minimax_barrier"], "{i} vs {d}");
+    assert!(i["evaluations"].as_u64().unwrap() <= 343);
+
+    // The graph at the barrier level contains A and C in one cluster.
+    let level = d["minimax_barrier"].as_f64().unwrap().to_string();
+    let g = dir.join("g.graphml");
+    ismc()
+        .args(["slice", "graph", "--level", &level, "--field"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&g)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&g).unwrap();
+    assert!(text.contains("<graphml") && text.contains("<node"));
+    let dot = dir.join("g.dot");
+    ismc()
+        .args(["slice", "graph", "--level", &level, "--field"])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&dot)
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(&dot).unwrap().contains("graph {"));
+}
+
+#[test]
+fn bad_slices_are_refused_with_exit_code_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    // k larger than the input dimension (784).
+    let out = ismc()
+        .args([
+            "slice", "dense", "--a", "0", "--c", "17", "--k", "785", "--side", "2", "--out",
+        ])
+        .arg(tmp.path().join("x"))
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("785"));
+    // Endpoints that coincide.
+    ismc()
+        .args([
+            "slice", "dense", "--a", "0", "--c", "0", "--k", "2", "--side", "5", "--out",
+        ])
+        .arg(tmp.path().join("y"))
+        .assert()
+        .code(2);
+    // Different labels without --class.
+    let data = ismc::data::load("mnist").unwrap();
+    let other = (0..data.len())
+        .find(|&i| data.labels()[i] != data.labels()[0])
+        .unwrap()
+        .to_string();
+    let out = ismc()
+        .args([
+            "slice", "invade", "--a", "0", "--c", &other, "--k", "2", "--side", "5",
+        ])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--class"));
+    // A grid that would not fit: refused with the estimate before allocating.
+    let out = ismc()
+        .args([
+            "slice", "dense", "--a", "0", "--c", "17", "--k", "8", "--side", "200", "--out",
+        ])
+        .arg(tmp.path().join("z"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("needs about"), "{err}");
+    // A span of zero.
+    ismc()
+        .args([
+            "slice", "dense", "--a", "0", "--c", "17", "--k", "2", "--side", "5", "--span", "0",
+            "--out",
+        ])
+        .arg(tmp.path().join("w"))
+        .assert()
+        .code(2);
+    assert!(!tmp.path().join("x").exists() && !tmp.path().join("z").exists());
+}
