@@ -577,7 +577,16 @@ fn k_points(
         .collect()
 }
 
-/// Draws `p_star` (p*(k) per model and pair kind, the null model, the lattice
+/// `untrained` for `untrained:…` specs, `trained` otherwise.
+fn model_group(model: &str) -> String {
+    if model.starts_with("untrained:") {
+        "untrained".into()
+    } else {
+        "trained".into()
+    }
+}
+
+/// Draws `p_star` (p*(k) per model group and pair kind, the null model, the lattice
 /// p_c^site(k) and the 1/(2k − 1) series) and `minimax_barrier` (mean
 /// minimax barrier against k, with the linear and bypass barriers of the same
 /// pairs as reference levels) from `slices.csv`, `pairs.csv` and `summary.json`.
@@ -585,17 +594,20 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let records: Vec<SliceRow> = read_csv(&dir.join("slices.csv"))?;
     let pairs: Vec<PairRow> = read_csv(&dir.join("pairs.csv"))?;
     let summary = read_summary(dir)?;
+    // One series per (trained / untrained, pair kind): every model of a
+    // group contributes its pairs, so the figure stays readable with many
+    // models; the per-model numbers are in report.md and summary.json.
     let mut groups: BTreeMap<(String, String), Vec<&SliceRow>> = BTreeMap::new();
     for r in &records {
         groups
-            .entry((r.model.clone(), r.pair_kind.clone()))
+            .entry((model_group(&r.model), r.pair_kind.clone()))
             .or_default()
             .push(r);
     }
     let mut p_series: Vec<KSeries> = groups
         .iter()
         .map(|((m, kind), v)| KSeries {
-            label: format!("{m}, {kind}"),
+            label: format!("{m} nets, {kind}"),
             points: k_points(v, &|r| r.p_star),
         })
         .filter(|s| !s.points.is_empty())
@@ -642,7 +654,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let mut b_series: Vec<KSeries> = groups
         .iter()
         .map(|((m, kind), v)| KSeries {
-            label: format!("{m}, {kind}"),
+            label: format!("{m} nets, {kind}"),
             points: k_points(v, &|r| Some(f64::from(r.minimax_barrier))),
         })
         .collect();
@@ -652,7 +664,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let mut references = Vec::new();
     let mut pg: BTreeMap<(String, String), Vec<&PairRow>> = BTreeMap::new();
     for p in &pairs {
-        pg.entry((p.model.clone(), p.pair_kind.clone()))
+        pg.entry((model_group(&p.model), p.pair_kind.clone()))
             .or_default()
             .push(p);
     }
@@ -660,7 +672,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         let mean =
             |f: &dyn Fn(&PairRow) -> f64| v.iter().map(|p| f(p)).sum::<f64>() / v.len() as f64;
         references.push(Reference {
-            label: format!("{m}, {kind}: bypass"),
+            label: format!("{m} nets, {kind}: bypass (mean)"),
             points: vec![
                 (kmin, mean(&|p| p.bypass_barrier)),
                 (kmax, mean(&|p| p.bypass_barrier)),

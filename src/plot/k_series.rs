@@ -137,7 +137,12 @@ pub(super) fn tick(v: f64) -> String {
             s.into()
         }
     } else {
-        format!("{v:e}")
+        // Four significant digits, then trimmed: 9.9999999e-5 → "1e-4".
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.')),
+            None => s,
+        }
     }
 }
 
@@ -698,6 +703,8 @@ mod tests {
         assert_eq!(log_tick(1e-6), "1e-6");
         assert_eq!(log_tick(5e-6), "5e-6");
         assert_eq!(log_tick(9.0), "");
+        assert_eq!(tick(9.9999999e-5), "1e-4");
+        assert_eq!(tick(2.5e-7), "2.5e-7");
     }
 
     fn assert_saved(figure: &KSeriesFigure, dir: &std::path::Path, name: &str) {

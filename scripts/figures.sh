@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Regenerates every figure in figures/ from the committed results, without
+# recomputing anything (ismc figures reads only the stored CSV/JSON files).
+#   bash scripts/figures.sh            # into figures/
+#   OUT=/tmp/f bash scripts/figures.sh # elsewhere (the tests compare the two)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-figures}
+if [ -z "${ISMC:-}" ]; then
+    cargo build --release --quiet
+    ISMC=target/release/ismc
+fi
+"$ISMC" figures results/lattice-thresholds --out "$OUT" >/dev/null
+"$ISMC" figures results/mnist-lenet5-adversarial --out "$OUT/adversarial" >/dev/null
+"$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
+echo "figures written to $OUT/"
