@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::lattice_study::{list_figures, read_csv, write_csv, write_json};
+use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::Experiment;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -295,12 +295,7 @@ fn test_scores(
 }
 
 fn read_summary(dir: &Path) -> Result<AdversarialSummary> {
-    let path = dir.join("summary.json");
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-        path,
-        reason: e.to_string(),
-    })
+    read_json(&dir.join("summary.json"))
 }
 
 /// Draws `barrier_max` (box plot per pair kind) and `roc` (per attack) from
@@ -405,14 +400,7 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
             "\n## Bypass (one bend, real–real pairs)\n\nMedian gap after / before: {r:.3}; median relative bend max|B′−B| / range: {b:.4}.\n"
         ));
     }
-    md.push_str("\n## Figures\n\n");
-    for f in list_figures(&dir.join("figures"))
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png"))
-    {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
-    }
+    md.push_str(&figure_links(dir));
     let path = dir.join("report.md");
     crate::atomic::write_atomic(&path, md.as_bytes())?;
     Ok(path)

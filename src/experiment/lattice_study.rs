@@ -468,6 +468,29 @@ pub fn list_figures(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The "## Figures" section of a report: a Markdown image link to every PNG
+/// of `dir/figures`, relative to `dir`.
+pub fn figure_links(dir: &Path) -> String {
+    let mut md = String::from("\n## Figures\n\n");
+    for f in list_figures(&dir.join("figures"))
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+    {
+        let rel = f.strip_prefix(dir).unwrap_or(f);
+        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
+    }
+    md
+}
+
+/// Reads a JSON file written by [`write_json`], naming the file on error.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// `summary.json` of the lattice study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatticeSummary {

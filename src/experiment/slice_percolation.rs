@@ -27,7 +27,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use serde::{Deserialize, Serialize};
 
 use super::adversarial::prefix;
-use super::lattice_study::{list_figures, read_csv, write_csv, write_json};
+use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::Experiment;
 use crate::bridge::study::{
     run_unit, summarise, Nested, NullSummary, SliceRecord, SliceStudyConfig, SliceSummary,
@@ -549,12 +549,7 @@ fn path_summary(units: &[PairSlices]) -> BTreeMap<String, BTreeMap<String, PathB
 }
 
 fn read_summary(dir: &Path) -> Result<StudySummary> {
-    let path = dir.join("summary.json");
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-        path,
-        reason: e.to_string(),
-    })
+    read_json(&dir.join("summary.json"))
 }
 
 /// Mean and standard error per k of `value` over the records of one
@@ -741,14 +736,7 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
             ));
         }
     }
-    md.push_str("\n## Figures\n\n");
-    for f in list_figures(&dir.join("figures"))
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png"))
-    {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
-    }
+    md.push_str(&figure_links(dir));
     let path = dir.join("report.md");
     crate::atomic::write_atomic(&path, md.as_bytes())?;
     Ok(path)
