@@ -25,19 +25,7 @@ fn batch() -> (Tensor, Vec<u32>) {
 
 fn untrained_mlp() -> Network {
     let arch = Arch::Mlp(mlp::Config::default());
-    let vm = candle_nn::VarMap::new();
-    let vb =
-        candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &candle_core::Device::Cpu);
-    arch.build(vb).unwrap();
-    ismc::nn::init::apply(&vm, ismc::nn::init::Init::PytorchDefault, 1).unwrap();
-    let tensors: Vec<(String, Tensor)> = vm
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    Network::from_tensors(arch, tensors).unwrap()
+    ismc::nn::zoo::untrained(arch, ismc::nn::init::Init::PytorchDefault, 1).unwrap()
 }
 
 /// CPU time (user + system) of this process so far, in seconds; `None`

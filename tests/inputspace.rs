@@ -58,18 +58,7 @@ fn untrained_mlp(seed: u64) -> Network {
         widths: vec![64, 64],
         ..mlp::Config::default()
     });
-    let vm = candle_nn::VarMap::new();
-    let vb = candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &Device::Cpu);
-    arch.build(vb).unwrap();
-    ismc::nn::init::apply(&vm, ismc::nn::init::Init::PytorchDefault, seed).unwrap();
-    let tensors: Vec<(String, Tensor)> = vm
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-        .collect();
-    Network::from_tensors(arch, tensors).unwrap()
+    ismc::nn::zoo::untrained(arch, ismc::nn::init::Init::PytorchDefault, seed).unwrap()
 }
 
 /// First `n` images of class `class` in the bundled digits.
