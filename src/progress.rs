@@ -53,6 +53,25 @@ impl Bar {
         Bar(bar)
     }
 
+    /// A spinner with elapsed time for work whose size is not known in
+    /// advance (an optimisation that may stop early), labelled `what`;
+    /// hidden like [`Bar::new`].
+    pub fn spinner(what: &str) -> Self {
+        use std::io::IsTerminal;
+        let bar = if QUIET.load(Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new_spinner()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .expect("static template is valid"),
+        );
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Bar(bar)
+    }
+
     /// Finishes and erases the bar.
     pub fn finish(&self) {
         self.0.finish_and_clear();

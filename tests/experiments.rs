@@ -111,3 +111,37 @@ fn slice_percolation_quick_writes_p_star_per_k_and_the_null_model() {
         assert!(dir.join(f).exists(), "{f}");
     }
 }
+
+#[test]
+fn untrained_connectivity_quick_connects_fvo_modes_identically_for_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d1, d2) = (tmp.path().join("t1"), tmp.path().join("t2"));
+    let s = run("experiments/untrained-connectivity-quick.toml", &d1, 1);
+    run("experiments/untrained-connectivity-quick.toml", &d2, 2);
+    for f in ["rounds.csv", "pairs.csv", "summary.json"] {
+        assert_eq!(
+            std::fs::read(d1.join(f)).unwrap(),
+            std::fs::read(d2.join(f)).unwrap(),
+            "{f} differs between 1 and 2 threads"
+        );
+    }
+    let m = &s["models"]["untrained:mlp:pytorch:1"];
+    // FVO endpoints reach the paper's threshold CE < 5e-4.
+    assert_eq!(m["fvo_converged_fraction"].as_f64(), Some(1.0), "{s}");
+    assert!(m["fvo_max_loss"].as_f64().unwrap() <= 5e-4);
+    // Round 0 is the straight path. Each bend starts at the barrier point
+    // and descends the loss there, so after two rounds the median max loss
+    // must not exceed the straight path's: if it did, bending would be
+    // making paths worse.
+    let by_round: Vec<f64> = m["median_barrier_max_by_round"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(by_round.len(), 3);
+    assert!(by_round[2] <= by_round[0], "{by_round:?}");
+    for f in ["report.md", "figures/rounds.png", "figures/rounds.svg"] {
+        assert!(d1.join(f).exists(), "{f}");
+    }
+}

@@ -9,8 +9,10 @@ mod assets;
 mod demo;
 mod eval;
 mod figures;
+mod inputs;
 mod label;
 mod lattice;
+mod measure;
 mod run;
 mod slice;
 mod train;
@@ -57,12 +59,24 @@ enum Command {
     Assets(assets::AssetsCommand),
     /// Accuracy and mean loss of a model on a data set.
     Eval(eval::EvalArgs),
-    /// One k-dimensional slice of input space through two inputs: dense
-    /// loss field (.npy) with minimax barrier and p*, lazy invasion, graphs.
-    #[command(subcommand)]
-    Slice(slice::SliceCommand),
+    /// One k-dimensional slice of input space through two inputs: minimax
+    /// barrier, p*, null model and graph in one go (`ismc slice --pair 0,17
+    /// --dims 3 --side 21 --json`), or stored dense fields, lazy invasion
+    /// and graph export as subcommands.
+    Slice(slice::SliceCli),
     /// Train an MLP, small CNN or LeNet5 on MNIST or Fashion-MNIST.
     Train(train::TrainArgs),
+    /// Loss along the straight path between two inputs: barrier max, gap,
+    /// location (e.g. `ismc path --pair 0,17 --json`).
+    Path(measure::PathArgs),
+    /// Bend the path between two inputs around its barrier (the paper's
+    /// projected bypass, or `--free`), round after round.
+    Bypass(measure::BypassArgs),
+    /// Adversarial input from a real one: the paper's attack, the adaptive
+    /// attack, FGSM or PGD; writes it as .npy with `--out`.
+    Attack(measure::AttackArgs),
+    /// Synthetic low-loss input of a class by feature visualisation.
+    Fvo(measure::FvoArgs),
 }
 
 /// Runs the parsed command line.
@@ -88,6 +102,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Train(args) => train::run(args),
         Command::Slice(cmd) => slice::run(cmd),
+        Command::Path(args) => measure::path(args),
+        Command::Bypass(args) => measure::bypass(args),
+        Command::Attack(args) => measure::attack(args),
+        Command::Fvo(args) => measure::fvo(args),
     }
 }
 

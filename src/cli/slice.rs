@@ -4,14 +4,122 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, FieldMeta, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::sweep_loss_order;
-use ismc::bridge::slice::{GridSpec, Slice};
+use ismc::bridge::minimax::{path_below, reevaluate_path};
+use ismc::bridge::null::null_p_star;
+use ismc::bridge::slice::{
+    gradient_directions, principal_directions, DirectionKind, GridSpec, Slice,
+};
+use ismc::bridge::study::linear_barrier;
+use ismc::nn::Classifier;
+
+use super::inputs::{load_model_and_data, pair_class, resolve, PairRef};
 use ismc::nn::Network;
 use serde_json::json;
+
+/// `ismc slice`: one slice measured and summarised (the flat form,
+/// `ismc slice --pair I,J --dims K --side L --json`), or a subcommand for
+/// the stored-field workflow.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SliceCli {
+    #[command(subcommand)]
+    cmd: Option<SliceCommand>,
+    #[command(flatten)]
+    one: OneSliceArgs,
+}
+
+/// How the slice's grid is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchMethod {
+    /// Evaluate every site, then union-find in loss order (gives p*).
+    Dense,
+    /// Grow from A by invasion, evaluating only where the cluster reaches.
+    Invasion,
+    /// Dense when the grid has at most 2²² sites, invasion otherwise.
+    Auto,
+}
+
+/// Arguments of the flat form `ismc slice --pair I,J --dims K --side L`.
+#[derive(Debug, Args)]
+pub struct OneSliceArgs {
+    /// Model: bundled name, untrained:ARCH:INIT:SEED, or a weights file.
+    #[arg(long, default_value = "lenet5-mnist")]
+    model: String,
+    /// Data set the indices refer to (and the PCA directions come from).
+    #[arg(long, default_value = "mnist")]
+    data: String,
+    /// Endpoints A,C: data indices or .npy files, e.g. `0,17`.
+    #[arg(long, value_name = "I,J", required = true)]
+    pair: Option<PairRef>,
+    /// Target class of the loss (default: the shared class of A and C).
+    #[arg(long)]
+    class: Option<u32>,
+    /// Slice dimension k: axis 0 along C − A, axes 1..k from --directions.
+    #[arg(long, required = true)]
+    dims: Option<usize>,
+    /// Points per axis.
+    #[arg(long, required = true)]
+    side: Option<usize>,
+    /// Extent of axes 1..k in units of |C − A| (axis 0 spans A to C).
+    #[arg(long, default_value_t = 1.0)]
+    span: f64,
+    /// Where axes 1..k come from: seeded Gaussian vectors, the principal
+    /// components of the data, or input gradients along the segment.
+    #[arg(long, value_enum, default_value_t = Directions::Random)]
+    directions: Directions,
+    /// Data items (the first N) whose principal components give `pca` axes.
+    #[arg(long, default_value_t = 2000)]
+    pca_items: usize,
+    /// Dense, invasion, or auto (dense up to 2²² sites).
+    #[arg(long, value_enum, default_value_t = SearchMethod::Auto)]
+    method: SearchMethod,
+    /// Also measure the null model: p* of the same values shuffled across
+    /// the grid (dense only).
+    #[arg(long)]
+    null: bool,
+    /// Shuffles of the null model.
+    #[arg(long, default_value_t = 20)]
+    null_shuffles: usize,
+    /// Write the low-loss graph at --level (GraphML or DOT by extension;
+    /// dense only).
+    #[arg(long)]
+    graph: Option<PathBuf>,
+    /// Loss level of --graph (default: the minimax barrier, where A and C
+    /// first share a cluster).
+    #[arg(long)]
+    level: Option<f32>,
+    /// Store the dense field here (as `ismc slice dense` does).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Give up (exit code 2) after this many model evaluations (invasion).
+    #[arg(long, default_value_t = 3_000_000)]
+    max_evaluations: u64,
+    /// Points per grid edge when the minimax path is re-evaluated.
+    #[arg(long, default_value_t = 8)]
+    path_points: usize,
+    /// Seed of the random directions and the null shuffles.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Direction sources of `--directions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Directions {
+    /// Seeded isotropic Gaussian vectors.
+    Random,
+    /// Principal components of the data.
+    Pca,
+    /// Input gradients of the loss along the segment A–C.
+    Gradient,
+}
 
 /// `ismc slice` subcommands.
 #[derive(Debug, Subcommand)]
@@ -97,14 +205,200 @@ pub struct GraphArgs {
     max_nodes: usize,
 }
 
-/// Runs a slice subcommand.
-pub fn run(cmd: SliceCommand) -> anyhow::Result<ExitCode> {
+/// Runs `ismc slice` (flat form or a subcommand).
+pub fn run(cli: SliceCli) -> anyhow::Result<ExitCode> {
     crate::cli::eval::sync_threads();
-    match cmd {
-        SliceCommand::Dense(a) => dense(a),
-        SliceCommand::Invade(a) => invade_cmd(a),
-        SliceCommand::Graph(a) => graph(a),
+    match cli.cmd {
+        Some(SliceCommand::Dense(a)) => dense(a),
+        Some(SliceCommand::Invade(a)) => invade_cmd(a),
+        Some(SliceCommand::Graph(a)) => graph(a),
+        None => one(cli.one),
     }
+}
+
+/// Grids up to this many sites are searched densely by `--method auto`.
+const AUTO_DENSE_SITES: u128 = 1 << 22;
+
+/// The flat form: one slice, searched densely or by invasion, summarised.
+fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let (pair, k, side) = match (a.pair.clone(), a.dims, a.side) {
+        (Some(p), Some(k), Some(l)) => (p, k, l),
+        _ => unreachable!("clap requires --pair, --dims and --side"),
+    };
+    let (model, data) = load_model_and_data(&a.model, &a.data)?;
+    let len = model.spec().item_len();
+    let ea = resolve(&pair.0, &data, len, "--pair (A)")?;
+    let ec = resolve(&pair.1, &data, len, "--pair (C)")?;
+    let class = pair_class(&model, &ea, &ec, a.class)?;
+    if k == 0 || k > len {
+        return Err(ismc::Error::invalid(
+            "--dims",
+            k,
+            format!("expected 1 ≤ k ≤ {len}, the input dimension"),
+        )
+        .into());
+    }
+    if !(a.span.is_finite() && a.span > 0.0) {
+        return Err(ismc::Error::invalid("--span", a.span, "expected a positive extent").into());
+    }
+    let grid = GridSpec::cube(k, side, a.span);
+    let slice = match a.directions {
+        Directions::Random => Slice::random(&ea.values, &ec.values, &grid, a.seed)?,
+        Directions::Gradient => {
+            let d = gradient_directions(&model, &ea.values, &ec.values, class, k - 1)?;
+            Slice::with_directions(&ea.values, &ec.values, &grid, &d, DirectionKind::Gradient)?
+        }
+        Directions::Pca => {
+            let n = a.pca_items.min(data.len());
+            let idx: Vec<usize> = (0..n).collect();
+            let d = principal_directions(&data.values(&idx), len, k - 1)?;
+            Slice::with_directions(&ea.values, &ec.values, &grid, &d, DirectionKind::Pca)?
+        }
+    };
+    let dense = match a.method {
+        SearchMethod::Dense => true,
+        SearchMethod::Invasion => false,
+        SearchMethod::Auto => slice.n_sites() <= AUTO_DENSE_SITES,
+    };
+    for (flag, given) in [
+        ("--null", a.null),
+        ("--graph", a.graph.is_some()),
+        ("--out", a.out.is_some()),
+    ] {
+        if given && !dense {
+            return Err(ismc::Error::invalid(
+                flag,
+                "with invasion",
+                "needs the dense field: pass --method dense (and a grid that fits)",
+            )
+            .into());
+        }
+    }
+    let mut out = serde_json::Map::new();
+    let (barrier, path, evaluations) = if dense {
+        let eval = evaluate_dense(&model, &slice, class, &DenseOptions::default())?;
+        let field = &eval.field;
+        let ia = field.index(slice.a_coords()) as u32;
+        let ic = field.index(slice.c_coords()) as u32;
+        let sweep = sweep_loss_order(field, ia, ic, 1)?;
+        let sites = path_below(field, ia, ic, sweep.minimax_barrier)?.ok_or_else(|| {
+            ismc::Error::Numerical {
+                context: "minimax path".into(),
+                reason: "no grid path below the minimax barrier".into(),
+            }
+        })?;
+        let mut path = Vec::with_capacity(sites.len() * k);
+        let mut coords = vec![0u32; k];
+        for &s in &sites {
+            slice.coords_of(s as u128, &mut coords);
+            path.extend_from_slice(&coords);
+        }
+        out.insert("p_star".into(), json!(sweep.p_star));
+        out.insert("spanning_fraction".into(), json!(sweep.spanning_fraction));
+        if a.null {
+            let s = ismc::rng::derive_seed(a.seed, &[0x6e75_6c6c]);
+            let null = null_p_star(field, ia, ic, a.null_shuffles, s)?;
+            out.insert("p_star_null".into(), json!(null.p_star.mean));
+            out.insert("p_star_null_stderr".into(), json!(null.p_star.stderr));
+        }
+        if let Some(file) = &a.graph {
+            let level = a.level.unwrap_or(sweep.minimax_barrier);
+            write_graph(field, level, ia, ic, file, 200_000)?;
+            out.insert("graph_level".into(), json!(level));
+        }
+        if let Some(dir) = &a.out {
+            StoredField {
+                meta: FieldMeta {
+                    slice: slice.definition().clone(),
+                    class,
+                    evaluations: eval.evaluations,
+                    seconds: eval.seconds,
+                    model: a.model.clone(),
+                },
+                field: eval.field.clone(),
+                slice: slice.clone(),
+            }
+            .save(dir)?;
+        }
+        (sweep.minimax_barrier, path, eval.evaluations)
+    } else {
+        let mut sites = ModelSites::new(&model, &slice, class)?;
+        let r = invade(
+            &mut sites,
+            slice.a_coords(),
+            slice.c_coords(),
+            a.max_evaluations,
+        )?;
+        out.insert("invaded_sites".into(), json!(r.invaded));
+        (r.minimax_barrier, r.path, r.evaluations)
+    };
+    let profile = reevaluate_path(&model, &slice, &path, class, a.path_points)?;
+    let linear = linear_barrier(&model, &ea.values, &ec.values, class, 500)?;
+    let grid_sites = slice.n_sites() as f64;
+    let fields = json!({
+        "model": a.model, "a": ea.name, "c": ec.name, "class": class,
+        "k": k, "side": side, "span": a.span, "directions": slice.definition().directions,
+        "method": if dense { "dense" } else { "invasion" },
+        "minimax_barrier": barrier, "linear_barrier": linear,
+        "path_max": profile.max_loss, "path_steps": path.len() / k - 1,
+        "evaluated_sites": evaluations, "grid_sites": grid_sites,
+        "fraction_evaluated": evaluations as f64 / grid_sites,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let serde_json::Value::Object(m) = fields {
+        out.extend(m);
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Object(out));
+    } else {
+        println!(
+            "k = {k}, L = {side} ({}): minimax barrier {barrier:.4e} (linear {linear:.4e}, \
+             path re-evaluated {:.4e}); {evaluations} sites evaluated{}{}",
+            if dense { "dense" } else { "invasion" },
+            profile.max_loss,
+            out.get("p_star")
+                .map(|p| format!(", p* = {p}"))
+                .unwrap_or_default(),
+            out.get("p_star_null")
+                .map(|p| format!(", p*_null = {p} ± {}", out["p_star_null_stderr"]))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the graph of sites with loss ≤ `level` (GraphML or DOT by the
+/// extension of `file`), atomically.
+fn write_graph(
+    field: &ismc::bridge::field::LossField,
+    level: f32,
+    ia: u32,
+    ic: u32,
+    file: &std::path::Path,
+    max_nodes: usize,
+) -> anyhow::Result<()> {
+    let g = low_loss_graph(field, level, ia, ic, max_nodes)?;
+    let text = match file.extension().and_then(|e| e.to_str()) {
+        Some("graphml") => to_graphml(&g),
+        Some("dot") | Some("gv") => to_dot(&g),
+        _ => {
+            return Err(ismc::Error::invalid(
+                "--graph/--out",
+                file.display(),
+                "expected a file name ending in .graphml or .dot",
+            )
+            .into())
+        }
+    };
+    ismc::atomic::write_atomic(file, text.as_bytes())?;
+    eprintln!(
+        "{} nodes, {} edges → {}",
+        g.node_count(),
+        g.edge_count(),
+        file.display()
+    );
+    Ok(())
 }
 
 fn build(a: &SliceArgs) -> anyhow::Result<(Network, Slice, u32)> {
@@ -202,25 +496,6 @@ fn graph(a: GraphArgs) -> anyhow::Result<ExitCode> {
     let stored = StoredField::load(&a.field)?;
     let ia = stored.field.index(stored.slice.a_coords()) as u32;
     let ic = stored.field.index(stored.slice.c_coords()) as u32;
-    let g = low_loss_graph(&stored.field, a.level, ia, ic, a.max_nodes)?;
-    let text = match a.out.extension().and_then(|e| e.to_str()) {
-        Some("graphml") => to_graphml(&g),
-        Some("dot") | Some("gv") => to_dot(&g),
-        _ => {
-            return Err(ismc::Error::invalid(
-                "--out",
-                a.out.display(),
-                "expected a file name ending in .graphml or .dot",
-            )
-            .into())
-        }
-    };
-    ismc::atomic::write_atomic(&a.out, text.as_bytes())?;
-    eprintln!(
-        "{} nodes, {} edges → {}",
-        g.node_count(),
-        g.edge_count(),
-        a.out.display()
-    );
+    write_graph(&stored.field, a.level, ia, ic, &a.out, a.max_nodes)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::adversarial::AdversarialParams;
 use super::lattice_study::LatticeStudyConfig;
 use super::slice_percolation::SliceParams;
+use super::untrained_connectivity::UntrainedParams;
 use crate::error::{Error, Result};
 
 /// The experiments `ismc run` can execute.
@@ -41,14 +42,18 @@ pub enum ExperimentKind {
     /// Percolation of low-loss sets on k-dimensional slices of input space
     /// ([`SliceParams`]).
     SlicePercolation,
+    /// Free-bend connectivity of synthetic (FVO) modes, for untrained
+    /// networks ([`UntrainedParams`]).
+    UntrainedConnectivity,
 }
 
 impl ExperimentKind {
     /// Every kind, for error messages and help.
-    pub const ALL: [ExperimentKind; 3] = [
+    pub const ALL: [ExperimentKind; 4] = [
         ExperimentKind::Lattice,
         ExperimentKind::Adversarial,
         ExperimentKind::SlicePercolation,
+        ExperimentKind::UntrainedConnectivity,
     ];
 
     /// The name used in `kind = "…"`.
@@ -57,6 +62,7 @@ impl ExperimentKind {
             ExperimentKind::Lattice => "lattice",
             ExperimentKind::Adversarial => "adversarial",
             ExperimentKind::SlicePercolation => "slice-percolation",
+            ExperimentKind::UntrainedConnectivity => "untrained-connectivity",
         }
     }
 
@@ -81,6 +87,8 @@ pub enum ExperimentConfig {
     Adversarial(AdversarialParams),
     /// `kind = "slice-percolation"`.
     SlicePercolation(SliceParams),
+    /// `kind = "untrained-connectivity"`.
+    UntrainedConnectivity(UntrainedParams),
 }
 
 impl ExperimentConfig {
@@ -90,6 +98,7 @@ impl ExperimentConfig {
             ExperimentConfig::Lattice(c) => c.seed,
             ExperimentConfig::Adversarial(c) => c.seed,
             ExperimentConfig::SlicePercolation(c) => c.seed,
+            ExperimentConfig::UntrainedConnectivity(c) => c.seed,
         }
     }
 
@@ -99,6 +108,7 @@ impl ExperimentConfig {
             ExperimentConfig::Lattice(c) => c.validate(),
             ExperimentConfig::Adversarial(c) => c.validate(),
             ExperimentConfig::SlicePercolation(c) => c.validate(),
+            ExperimentConfig::UntrainedConnectivity(c) => c.validate(),
         }
     }
 }
@@ -186,6 +196,13 @@ impl RunConfig {
             ExperimentKind::SlicePercolation => {
                 let t: Typed<SliceParams> = typed(text)?;
                 (t.description, ExperimentConfig::SlicePercolation(t.params))
+            }
+            ExperimentKind::UntrainedConnectivity => {
+                let t: Typed<UntrainedParams> = typed(text)?;
+                (
+                    t.description,
+                    ExperimentConfig::UntrainedConnectivity(t.params),
+                )
             }
         };
         experiment.validate()?;

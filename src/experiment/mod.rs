@@ -11,6 +11,7 @@ pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
 pub mod slice_percolation;
+pub mod untrained_connectivity;
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,10 @@ macro_rules! with_experiment {
             }
             ExperimentConfig::SlicePercolation(c) => {
                 let $exp = slice_percolation::SlicePercolation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::UntrainedConnectivity(c) => {
+                let $exp = untrained_connectivity::UntrainedConnectivity::new(c.clone())?;
                 $body
             }
         }

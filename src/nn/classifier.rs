@@ -121,6 +121,24 @@ pub trait Classifier: Send + Sync {
         }
         Ok((loss, grad))
     }
+
+    /// Logits of many flat inputs (layout as in [`Classifier::loss_flat`]),
+    /// `n · classes` values, row after row, evaluated `batch` at a time.
+    fn logits_flat(&self, xs: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+        let (n, len) = flat_count(self.spec(), xs, &[0])?;
+        let mut out = Vec::with_capacity(n * self.spec().classes);
+        for start in (0..n).step_by(batch.max(1)) {
+            let end = (start + batch.max(1)).min(n);
+            let x = flat_batch(self.spec(), &xs[start * len..end * len], end - start)?;
+            out.extend(
+                self.logits(&x)?
+                    .to_dtype(DType::F32)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+            );
+        }
+        Ok(out)
+    }
 }
 
 /// Number of inputs in a flat buffer and the length of one, after checking
