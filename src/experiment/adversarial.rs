@@ -269,7 +269,7 @@ fn test_scores(
         v.iter()
             .enumerate()
             .filter(|(i, s)| i % 2 == 1 && s.success)
-            .map(|(_, s)| detector.score(&s.features.to_vec()))
+            .map(|(_, s)| detector.score(&s.features.to_log_vec()))
             .collect()
     };
     let clean: Vec<f64> = units
@@ -279,7 +279,7 @@ fn test_scores(
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % 2 == 1)
-                .map(|(_, s)| detector.score(&s.features.to_vec()))
+                .map(|(_, s)| detector.score(&s.features.to_log_vec()))
         })
         .collect();
     ATTACKS

@@ -8,8 +8,9 @@
 //!
 //! * **Threshold rule**: score = one feature (e.g. the median gap); an input
 //!   is flagged when its score exceeds a threshold.
-//! * **Logistic regression** ([`LogisticRegression`]): features standardised
-//!   with the training split's mean and standard deviation, then
+//! * **Logistic regression** ([`LogisticRegression`]): the features on a
+//!   log scale ([`DetectorFeatures::to_log_vec`]), standardised with the
+//!   training split's mean and standard deviation, then
 //!   `P(adv | z) = σ(w·z + b)`, fitted by Newton's method (IRLS) on the
 //!   L2-penalised negative log-likelihood
 //!   `Σ −log p(yᵢ|zᵢ) + (λ/2)|w|²` (the intercept is not penalised).
@@ -31,6 +32,11 @@ use crate::nn::Classifier;
 use crate::rng::{stream, unit_rng};
 use crate::stats::quantile;
 use crate::{Error, Result};
+
+/// Added to every feature before its logarithm in
+/// [`DetectorFeatures::to_log_vec`] (≈ the f32 machine epsilon, the
+/// resolution of a cross-entropy near zero).
+pub const LOG_FLOOR: f64 = 1e-7;
 
 /// Summaries of the barriers from k references to one input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -95,6 +101,20 @@ impl DetectorFeatures {
             self.gap_q90,
             self.area_mean,
         ]
+    }
+
+    /// The features on a log scale, `ln(v + LOG_FLOOR)`, in
+    /// [`DetectorFeatures::NAMES`] order: what the logistic regression sees.
+    /// Barrier losses span six orders of magnitude (1e-7 … 10); on the raw
+    /// scale a standardised linear model is dominated by a few large
+    /// values, on the log scale ratios such as "barrier ten times the
+    /// endpoint loss" become linear. [`LOG_FLOOR`] is about the resolution
+    /// of an f32 cross-entropy near zero, so zero gaps stay finite.
+    pub fn to_log_vec(&self) -> Vec<f64> {
+        self.to_vec()
+            .into_iter()
+            .map(|v| (v.max(0.0) + LOG_FLOOR).ln())
+            .collect()
     }
 
     /// The feature called `name` (one of [`DetectorFeatures::NAMES`]).
@@ -470,6 +490,31 @@ impl LogisticRegression {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_features_are_monotone_and_finite_at_zero() {
+        let f = DetectorFeatures {
+            max_mean: 1e-3,
+            max_median: 1e-2,
+            max_min: 0.0,
+            max_max: 10.0,
+            gap_mean: 0.0,
+            gap_median: 1e-7,
+            gap_q90: 2.0,
+            area_mean: 5e-5,
+        };
+        let l = f.to_log_vec();
+        assert_eq!(l.len(), DetectorFeatures::NAMES.len());
+        assert_eq!(l[2], LOG_FLOOR.ln());
+        assert!((l[5] - (2.0 * LOG_FLOOR).ln()).abs() < 1e-12);
+        // Order is kept: the threshold rule's AUROC is the same on either scale.
+        let raw = f.to_vec();
+        for i in 0..raw.len() {
+            for j in 0..raw.len() {
+                assert_eq!(raw[i] < raw[j], l[i] < l[j], "{i} {j}");
+            }
+        }
+    }
     use rand::SeedableRng;
 
     fn brute_auroc(neg: &[f64], pos: &[f64]) -> f64 {

@@ -673,7 +673,7 @@ pub fn summarise(
             .collect()
     };
     let rows = |v: &[DetectionSample]| -> Vec<Vec<f64>> {
-        v.iter().map(|s| s.features.to_vec()).collect()
+        v.iter().map(|s| s.features.to_log_vec()).collect()
     };
     let clean_train = gather(true, None);
     let paper_train = gather(true, Some("paper"));
@@ -716,10 +716,10 @@ pub fn summarise(
             Some(d) => (
                 clean_test
                     .iter()
-                    .map(|s| d.score(&s.features.to_vec()))
+                    .map(|s| d.score(&s.features.to_log_vec()))
                     .collect::<Vec<_>>(),
                 pos.iter()
-                    .map(|s| d.score(&s.features.to_vec()))
+                    .map(|s| d.score(&s.features.to_log_vec()))
                     .collect::<Vec<_>>(),
             ),
             None => (vec![], vec![]),
