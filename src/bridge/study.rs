@@ -20,7 +20,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -233,12 +232,12 @@ pub struct SliceRecord {
     pub path_max: f32,
     /// Grid steps of the minimax path.
     pub path_steps: usize,
-    /// Loss at A and at C.
-    pub endpoint_losses: [f32; 2],
+    /// Loss at A.
+    pub loss_a: f32,
+    /// Loss at C.
+    pub loss_c: f32,
     /// Seed of the unit.
     pub seed: u64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
 }
 
 /// Max loss on `points` evenly spaced points of the segment A–C.
@@ -295,7 +294,6 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
     given: Option<&[Vec<f32>]>,
 ) -> Result<SliceRecord> {
     cfg.validate()?;
-    let started = Instant::now();
     let side = cfg.side_for(k)?;
     let mut spans = vec![cfg.span; k];
     spans[0] = cfg.axis0_span;
@@ -400,9 +398,9 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
         linear_barrier: linear,
         path_max: profile.max_loss,
         path_steps: path.len() / k - 1,
-        endpoint_losses: [ends[0], ends[1]],
+        loss_a: ends[0],
+        loss_c: ends[1],
         seed,
-        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -576,9 +574,9 @@ mod tests {
             linear_barrier: 2.0 * b,
             path_max: b,
             path_steps: 4,
-            endpoint_losses: [0.0, 0.0],
+            loss_a: 0.0,
+            loss_c: 0.0,
             seed: 1,
-            seconds: 0.0,
         };
         let rs = vec![
             rec(2, "m", "rr", 1.0, 0.2),

@@ -318,7 +318,7 @@ impl Experiment for SlicePercolation {
         let last = rep.rounds.last().expect("round 0 exists");
         let mut slices = Vec::new();
         for (ki, &k) in self.params.slice.dims.iter().enumerate() {
-            let mut rec = run_unit(
+            let rec = run_unit(
                 model,
                 name,
                 &a,
@@ -329,8 +329,6 @@ impl Experiment for SlicePercolation {
                 &self.params.slice,
                 derive_seed(seed, &[5, ki as u64]),
             )?;
-            // Wall time lives in the manifest; results stay byte-identical.
-            rec.seconds = 0.0;
             slices.push(rec);
         }
         Ok(PairSlices {
@@ -352,8 +350,7 @@ impl Experiment for SlicePercolation {
             .iter()
             .flat_map(|u| u.slices.iter().cloned())
             .collect();
-        let rows: Vec<SliceRow> = records.iter().map(SliceRow::from).collect();
-        write_csv(&dir.join("slices.csv"), &rows)?;
+        write_csv(&dir.join("slices.csv"), &records)?;
         let pairs: Vec<PairRow> = units
             .iter()
             .map(|u| PairRow {
@@ -380,76 +377,6 @@ impl Experiment for SlicePercolation {
 
     fn write_report(&self, dir: &Path) -> Result<PathBuf> {
         write_report(dir)
-    }
-}
-
-/// One row of `slices.csv`: a [`SliceRecord`] made flat for CSV (the
-/// endpoint losses as two columns; wall time is in the manifest).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SliceRow {
-    /// Model spec.
-    pub model: String,
-    /// Pair kind.
-    pub pair_kind: String,
-    /// Slice dimension.
-    pub k: usize,
-    /// Points per axis.
-    pub side: usize,
-    /// Grid sites.
-    pub sites: f64,
-    /// `dense` or `invasion`.
-    pub method: String,
-    /// Model evaluations.
-    pub evaluations: u64,
-    /// Evaluations / sites.
-    pub fraction_evaluated: f64,
-    /// Target class.
-    pub class: u32,
-    /// Minimax barrier.
-    pub minimax_barrier: f32,
-    /// p* (dense only).
-    pub p_star: Option<f64>,
-    /// Null-model p* mean.
-    pub p_star_null: Option<f64>,
-    /// Its standard error.
-    pub p_star_null_stderr: Option<f64>,
-    /// Linear-path barrier.
-    pub linear_barrier: f32,
-    /// Max of the re-evaluated grid path.
-    pub path_max: f32,
-    /// Grid steps of the path.
-    pub path_steps: usize,
-    /// CE at A.
-    pub loss_a: f32,
-    /// CE at C.
-    pub loss_c: f32,
-    /// Unit seed.
-    pub seed: u64,
-}
-
-impl From<&SliceRecord> for SliceRow {
-    fn from(r: &SliceRecord) -> Self {
-        SliceRow {
-            model: r.model.clone(),
-            pair_kind: r.pair_kind.clone(),
-            k: r.k,
-            side: r.side,
-            sites: r.sites,
-            method: r.method.clone(),
-            evaluations: r.evaluations,
-            fraction_evaluated: r.fraction_evaluated,
-            class: r.class,
-            minimax_barrier: r.minimax_barrier,
-            p_star: r.p_star,
-            p_star_null: r.p_star_null,
-            p_star_null_stderr: r.p_star_null_stderr,
-            linear_barrier: r.linear_barrier,
-            path_max: r.path_max,
-            path_steps: r.path_steps,
-            loss_a: r.endpoint_losses[0],
-            loss_c: r.endpoint_losses[1],
-            seed: r.seed,
-        }
     }
 }
 
@@ -555,8 +482,8 @@ fn read_summary(dir: &Path) -> Result<StudySummary> {
 /// Mean and standard error per k of `value` over the records of one
 /// (model, pair kind) group.
 fn k_points(
-    records: &[&SliceRow],
-    value: &dyn Fn(&SliceRow) -> Option<f64>,
+    records: &[&SliceRecord],
+    value: &dyn Fn(&SliceRecord) -> Option<f64>,
 ) -> Vec<(f64, f64, f64)> {
     let mut by_k: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
     for r in records {
@@ -586,13 +513,13 @@ fn model_group(model: &str) -> String {
 /// minimax barrier against k, with the linear and bypass barriers of the same
 /// pairs as reference levels) from `slices.csv`, `pairs.csv` and `summary.json`.
 pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
-    let records: Vec<SliceRow> = read_csv(&dir.join("slices.csv"))?;
+    let records: Vec<SliceRecord> = read_csv(&dir.join("slices.csv"))?;
     let pairs: Vec<PairRow> = read_csv(&dir.join("pairs.csv"))?;
     let summary = read_summary(dir)?;
     // One series per (trained / untrained, pair kind): every model of a
     // group contributes its pairs, so the figure stays readable with many
     // models; the per-model numbers are in report.md and summary.json.
-    let mut groups: BTreeMap<(String, String), Vec<&SliceRow>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<&SliceRecord>> = BTreeMap::new();
     for r in &records {
         groups
             .entry((model_group(&r.model), r.pair_kind.clone()))
