@@ -215,6 +215,28 @@ pub fn sweep_in_order(
     })
 }
 
+/// The cluster of `site` among the sites with loss `≤ level` (face
+/// neighbours, breadth-first search): one flag per site, all false when
+/// `site` itself is above the level.
+pub fn cluster_below(field: &LossField, site: u32, level: f32) -> Result<Vec<bool>> {
+    let lattice = lattice_of(field)?;
+    let mut member = vec![false; field.n_sites()];
+    if field.values[site as usize] > level {
+        return Ok(member);
+    }
+    member[site as usize] = true;
+    let mut queue = VecDeque::from([site]);
+    while let Some(s) = queue.pop_front() {
+        lattice.for_each_neighbor(s, |_, _, nb| {
+            if !member[nb as usize] && field.values[nb as usize] <= level {
+                member[nb as usize] = true;
+                queue.push_back(nb);
+            }
+        });
+    }
+    Ok(member)
+}
+
 /// A path from `a` to `c` with the fewest grid steps among those whose sites
 /// all have loss `≤ level` (breadth-first search); `None` if there is none.
 /// With `level` = the minimax barrier it is a minimal-maximum path.
@@ -341,6 +363,19 @@ pub fn minimax_bruteforce(field: &LossField, a: u32, c: u32) -> Result<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_below_is_the_connected_part_under_the_level() {
+        // 1 × 5 line: 0.1 0.2 0.9 0.1 0.1 — at level 0.5 the first two sites
+        // form A's cluster; the last two are low but cut off by the 0.9.
+        let f = LossField::new(vec![5], vec![0.1, 0.2, 0.9, 0.1, 0.1]).unwrap();
+        assert_eq!(
+            cluster_below(&f, 0, 0.5).unwrap(),
+            vec![true, true, false, false, false]
+        );
+        assert_eq!(cluster_below(&f, 0, 1.0).unwrap(), vec![true; 5]);
+        assert_eq!(cluster_below(&f, 2, 0.5).unwrap(), vec![false; 5]);
+    }
     use proptest::prelude::*;
 
     fn field_of(sides: Vec<usize>, seed: u64, levels: u32) -> LossField {

@@ -134,6 +134,24 @@ pub enum SliceCommand {
     /// Export the graph of sites with loss ≤ LEVEL of a stored field
     /// (GraphML or DOT by the file extension).
     Graph(GraphArgs),
+    /// Draw a stored 2-D field as a loss heatmap with A's cluster at the
+    /// minimax level (or --level) outlined and the minimax path (PNG + SVG).
+    Heatmap(HeatmapArgs),
+}
+
+/// Arguments of `ismc slice heatmap`.
+#[derive(Debug, Args)]
+pub struct HeatmapArgs {
+    /// A directory written by `ismc slice dense` (or `ismc slice --out`) with k = 2.
+    #[arg(long)]
+    field: PathBuf,
+    /// Output stem: writes STEM.png and STEM.svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// Outline the cluster of A at this loss level (default: the minimax
+    /// barrier, where A and C first join).
+    #[arg(long)]
+    level: Option<f32>,
 }
 
 /// The slice shared by `dense` and `invade`.
@@ -212,6 +230,7 @@ pub fn run(cli: SliceCli) -> anyhow::Result<ExitCode> {
         Some(SliceCommand::Dense(a)) => dense(a),
         Some(SliceCommand::Invade(a)) => invade_cmd(a),
         Some(SliceCommand::Graph(a)) => graph(a),
+        Some(SliceCommand::Heatmap(a)) => heatmap(a),
         None => one(cli.one),
     }
 }
@@ -497,5 +516,56 @@ fn graph(a: GraphArgs) -> anyhow::Result<ExitCode> {
     let ia = stored.field.index(stored.slice.a_coords()) as u32;
     let ic = stored.field.index(stored.slice.c_coords()) as u32;
     write_graph(&stored.field, a.level, ia, ic, &a.out, a.max_nodes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn heatmap(a: HeatmapArgs) -> anyhow::Result<ExitCode> {
+    let stored = StoredField::load(&a.field)?;
+    let field = &stored.field;
+    let sides = match field.sides[..] {
+        [l0, l1] => [l0, l1],
+        _ => {
+            return Err(ismc::Error::invalid(
+                "--field",
+                a.field.display(),
+                format!(
+                    "holds a {}-dimensional field; a heatmap needs k = 2",
+                    field.sides.len()
+                ),
+            )
+            .into())
+        }
+    };
+    let ia = field.index(stored.slice.a_coords()) as u32;
+    let ic = field.index(stored.slice.c_coords()) as u32;
+    let sweep = sweep_loss_order(field, ia, ic, 1)?;
+    let level = a.level.unwrap_or(sweep.minimax_barrier);
+    let cluster = ismc::bridge::minimax::cluster_below(field, ia, level)?;
+    let path = path_below(field, ia, ic, sweep.minimax_barrier)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s / sides[1] as u32, s % sides[1] as u32))
+        .collect();
+    let pt = |c: &[u32]| (c[0], c[1]);
+    let fig = ismc::plot::heatmap::SliceHeatmap {
+        title: format!(
+            "{}: loss on a 2-D slice, minimax barrier {:.3e}, p* = {:.3}",
+            stored.meta.model, sweep.minimax_barrier, sweep.p_star
+        ),
+        sides,
+        values: field.values.clone(),
+        cluster,
+        level,
+        path,
+        endpoints: [pt(stored.slice.a_coords()), pt(stored.slice.c_coords())],
+    };
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| ismc::Error::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+    }
+    let (png, svg) = ismc::plot::save(&fig, &a.out)?;
+    eprintln!("{} and {}", png.display(), svg.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 
 pub mod boxplot;
 pub mod crossing;
+pub mod heatmap;
 pub mod k_series;
 pub mod roc;
 pub mod threshold_vs_dim;
