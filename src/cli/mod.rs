@@ -11,6 +11,7 @@ mod eval;
 mod figures;
 mod label;
 mod lattice;
+mod predict;
 mod run;
 mod slice;
 mod train;
@@ -57,6 +58,8 @@ enum Command {
     Assets(assets::AssetsCommand),
     /// Accuracy and mean loss of a model on a data set.
     Eval(eval::EvalArgs),
+    /// Top classes of a model (ImageNet or MNIST) for real images.
+    Predict(predict::PredictArgs),
     /// One k-dimensional slice of input space through two inputs: dense
     /// loss field (.npy) with minimax barrier and p*, lazy invasion, graphs.
     #[command(subcommand)]
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Figures(args) => figures::run(args),
         Command::Assets(cmd) => assets::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Train(args) => train::run(args),
         Command::Slice(cmd) => slice::run(cmd),
     }
