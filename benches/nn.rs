@@ -1,7 +1,9 @@
 //! Throughput of the hot path: forward + loss and forward + input gradient
 //! at batch 256, with 1 and 2 threads, for the bundled LeNet5 and an untrained
-//! MLP 784-256-256-10. Run with `cargo bench --bench nn`; criterion reports
-//! inputs/s (elements).
+//! MLP 784-256-256-10; and at batch 16 (all threads) for the fetched ImageNet
+//! models `squeezenet-1.1` and `efficientnet-lite0` on the fetched photos
+//! (group `imagenet/…`, skipped with a note when not fetched). Run with
+//! `cargo bench --bench nn`; criterion reports inputs/s (elements).
 //!
 //! The machine these run on is shared, so wall-clock figures move with the
 //! load. With `ISMC_NN_CPU_TIME=ITERS` set, the bench first prints the
@@ -100,5 +102,46 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// Batch size of the ImageNet cases.
+const IMAGENET_BATCH: usize = 16;
+
+fn bench_imagenet(c: &mut Criterion) {
+    for name in ["squeezenet-1.1", "efficientnet-lite0"] {
+        let model = match ismc::nn::zoo::load_spec(name, &[], 0) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("skipping imagenet/{name}: {e}");
+                continue;
+            }
+        };
+        let side = model.spec().item_shape[1];
+        let paths: Result<Vec<_>, _> = ismc::data::photos::PHOTOS
+            .iter()
+            .cycle()
+            .take(IMAGENET_BATCH)
+            .map(|p| ismc::data::photos::path_of(p.name))
+            .collect();
+        let paths = match paths {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("skipping imagenet/{name}: {e}");
+                continue;
+            }
+        };
+        let x = ismc::data::photos::batch(&paths, side).unwrap();
+        let targets: Vec<u32> = (0..IMAGENET_BATCH as u32).map(|i| i * 61 % 1000).collect();
+        let mut g = c.benchmark_group(format!("imagenet/{name}/batch-{IMAGENET_BATCH}"));
+        g.throughput(Throughput::Elements(IMAGENET_BATCH as u64));
+        g.sample_size(10);
+        g.bench_function("forward+loss", |b| {
+            b.iter(|| model.loss(&x, &targets).unwrap())
+        });
+        g.bench_function("forward+input-grad", |b| {
+            b.iter(|| model.loss_and_input_grad(&x, &targets).unwrap())
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench, bench_imagenet);
 criterion_main!(benches);

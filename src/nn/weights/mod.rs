@@ -1,8 +1,10 @@
 //! Weights I/O: safetensors in and out, PyTorch checkpoints in the zip
 //! format (through `candle_core::pickle`) and in the legacy pre-1.6 format
-//! ([`torch_legacy`], native), and checking a set of tensors against what an
+//! ([`torch_legacy`], native), pickled dicts of numpy arrays
+//! ([`numpy_pickle`], native), and checking a set of tensors against what an
 //! architecture needs.
 
+pub mod numpy_pickle;
 pub mod pickle;
 pub mod torch_legacy;
 
@@ -26,12 +28,16 @@ pub enum Format {
     TorchZip,
     /// PyTorch < 1.6 legacy checkpoint.
     TorchLegacy,
+    /// A pickled dict of numpy arrays ([`numpy_pickle`]).
+    NumpyPickle,
 }
 
 /// Guesses the format from the first bytes.
 pub fn sniff(bytes: &[u8]) -> Option<Format> {
     if torch_legacy::is_legacy(bytes) {
         Some(Format::TorchLegacy)
+    } else if numpy_pickle::is_numpy_pickle(bytes) {
+        Some(Format::NumpyPickle)
     } else if bytes.starts_with(b"PK\x03\x04") {
         Some(Format::TorchZip)
     } else if bytes.len() >= 9 && bytes[8] == b'{' {
@@ -53,6 +59,7 @@ pub fn read_any(path: &Path) -> NnResult<(NamedTensors, HashMap<String, String>)
             Ok((t, HashMap::new()))
         }
         Some(Format::Safetensors) => parse_safetensors(&bytes, path),
+        Some(Format::NumpyPickle) => Ok((numpy_pickle::parse(&bytes, path)?, HashMap::new())),
         None => Err(NnError::corrupt(
             path,
             "not a safetensors file or PyTorch checkpoint (unrecognised first bytes)",
