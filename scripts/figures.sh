@@ -13,4 +13,5 @@ fi
 "$ISMC" figures results/lattice-thresholds --out "$OUT" >/dev/null
 "$ISMC" figures results/mnist-lenet5-adversarial --out "$OUT/adversarial" >/dev/null
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
+"$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 echo "figures written to $OUT/"
