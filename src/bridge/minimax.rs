@@ -215,6 +215,31 @@ pub fn sweep_in_order(
     })
 }
 
+/// A minimal-maximum grid path from site `a` to site `c` of `field` (the
+/// field of `slice`) at its minimax barrier `level`, as slice coordinates,
+/// `k` per site from A to C — ready for [`reevaluate_path`]. An error if no
+/// path stays at or below `level` (it was not the barrier).
+pub fn minimax_path_coords(
+    field: &LossField,
+    slice: &Slice,
+    a: u32,
+    c: u32,
+    level: f32,
+) -> Result<Vec<u32>> {
+    let sites = path_below(field, a, c, level)?.ok_or_else(|| Error::Numerical {
+        context: "minimax path".into(),
+        reason: format!("no grid path from A to C stays at or below {level}"),
+    })?;
+    let k = slice.dim();
+    let mut path = Vec::with_capacity(sites.len() * k);
+    let mut coords = vec![0u32; k];
+    for &s in &sites {
+        slice.coords_of(s as u128, &mut coords);
+        path.extend_from_slice(&coords);
+    }
+    Ok(path)
+}
+
 /// The cluster of `site` among the sites with loss `≤ level` (face
 /// neighbours, breadth-first search): one flag per site, all false when
 /// `site` itself is above the level.

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::field::{evaluate_dense, DenseOptions};
 use super::invasion::{invade, ModelSites};
-use super::minimax::{path_below, reevaluate_path, sweep_loss_order};
+use super::minimax::{minimax_path_coords, reevaluate_path, sweep_loss_order};
 use super::null::null_p_star;
 use super::slice::{gradient_directions, DirectionKind, GridSpec, Slice};
 use crate::error::{Error, Result};
@@ -337,17 +337,7 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
         let field = &eval.field;
         let (ia, ic) = (field.index(slice.a_coords()), field.index(slice.c_coords()));
         let sweep = sweep_loss_order(field, ia as u32, ic as u32, 1)?;
-        let path_sites = path_below(field, ia as u32, ic as u32, sweep.minimax_barrier)?
-            .ok_or_else(|| Error::Numerical {
-                context: "minimax path".into(),
-                reason: "no path below the barrier".into(),
-            })?;
-        let mut path = Vec::with_capacity(path_sites.len() * k);
-        let mut coords = vec![0u32; k];
-        for &s in &path_sites {
-            slice.coords_of(s as u128, &mut coords);
-            path.extend_from_slice(&coords);
-        }
+        let path = minimax_path_coords(field, &slice, ia as u32, ic as u32, sweep.minimax_barrier)?;
         let null = if cfg.null_shuffles > 0 {
             let s = derive_seed(seed, &[stream::INPUT_SPACE, 0x52, k as u64]);
             Some(null_p_star(field, ia as u32, ic as u32, cfg.null_shuffles, s)?.p_star)

@@ -9,7 +9,7 @@ use ismc::bridge::field::{evaluate_dense, DenseOptions, FieldMeta, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::sweep_loss_order;
-use ismc::bridge::minimax::{path_below, reevaluate_path};
+use ismc::bridge::minimax::{minimax_path_coords, path_below, reevaluate_path};
 use ismc::bridge::null::null_p_star;
 use ismc::bridge::slice::{
     gradient_directions, principal_directions, DirectionKind, GridSpec, Slice,
@@ -301,18 +301,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         let ia = field.index(slice.a_coords()) as u32;
         let ic = field.index(slice.c_coords()) as u32;
         let sweep = sweep_loss_order(field, ia, ic, 1)?;
-        let sites = path_below(field, ia, ic, sweep.minimax_barrier)?.ok_or_else(|| {
-            ismc::Error::Numerical {
-                context: "minimax path".into(),
-                reason: "no grid path below the minimax barrier".into(),
-            }
-        })?;
-        let mut path = Vec::with_capacity(sites.len() * k);
-        let mut coords = vec![0u32; k];
-        for &s in &sites {
-            slice.coords_of(s as u128, &mut coords);
-            path.extend_from_slice(&coords);
-        }
+        let path = minimax_path_coords(field, &slice, ia, ic, sweep.minimax_barrier)?;
         out.insert("p_star".into(), json!(sweep.p_star));
         out.insert("spanning_fraction".into(), json!(sweep.spanning_fraction));
         if a.null {
