@@ -36,7 +36,8 @@ pub struct TrainArgs {
     /// Optimiser: `adamw` or `sgd`.
     #[arg(long, default_value = "adamw")]
     pub optimizer: String,
-    /// Initialisation: `pytorch`, `kaiming-normal`, `xavier-uniform`, `gaussian:STD`.
+    /// Initialisation: `pytorch`, `kaiming-normal`, `xavier-uniform`,
+    /// `torchvision`, `gaussian:STD`.
     #[arg(long, default_value = "pytorch")]
     pub init: String,
     /// Random translation of training images by up to this many pixels.

@@ -78,6 +78,13 @@ impl TrainConfig {
 
     fn validate(&self) -> NnResult<()> {
         self.arch.validate()?;
+        if let Arch::Resnet(_) = self.arch {
+            return Err(NnError::invalid(
+                "arch",
+                self.arch.name(),
+                "ResNet's BatchNorm is implemented in inference form only; it cannot be trained",
+            ));
+        }
         if self.epochs == 0 {
             return Err(NnError::invalid("epochs", 0, "expected at least 1"));
         }

@@ -2,9 +2,11 @@
 //! `VarBuilder` (so the same constructor loads weights or creates fresh
 //! ones), and [`Arch`], the serialisable choice among them.
 
+pub mod batch_norm;
 pub mod cnn;
 pub mod lenet5;
 pub mod mlp;
+pub mod resnet;
 
 use candle_core::Module;
 use candle_nn::VarBuilder;
@@ -26,17 +28,27 @@ pub enum Arch {
     Mlp(mlp::Config),
     /// [`cnn::Cnn`].
     Cnn(cnn::Config),
+    /// [`resnet::ResNet`] (ResNet-18 and -34, CIFAR- or ImageNet-shaped).
+    Resnet(resnet::Config),
 }
 
 /// Metadata key of the architecture JSON in safetensors files.
 pub const ARCH_METADATA_KEY: &str = "ismc.arch";
 
 /// Architecture names accepted by [`Arch::from_name`].
-pub const ARCH_NAMES: [&str; 3] = ["lenet5", "mlp", "cnn"];
+pub const ARCH_NAMES: [&str; 5] = ["lenet5", "mlp", "cnn", "resnet18", "resnet34"];
+
+/// Input sides from which `resnet18`/`resnet34` take the ImageNet stem
+/// (7×7/2 conv + max-pool, 4× downsampling before `layer1`); smaller inputs
+/// (CIFAR's 32, MNIST's 28) take the CIFAR stem.
+pub const RESNET_IMAGENET_STEM_MIN_SIDE: usize = 128;
 
 impl Arch {
     /// The default configuration of a named architecture for inputs of
-    /// `item_shape` (`[c, h, w]`) and `classes` classes.
+    /// `item_shape` (`[c, h, w]`) and `classes` classes. `resnet18` and
+    /// `resnet34` are CIFAR-shaped below [`RESNET_IMAGENET_STEM_MIN_SIDE`]
+    /// (e.g. `[3, 32, 32]`) and torchvision's ImageNet shape from there on
+    /// (e.g. `[3, 224, 224]`, with ImageNet normalisation for 3 channels).
     pub fn from_name(name: &str, item_shape: &[usize], classes: usize) -> NnResult<Self> {
         let (c, side) = match item_shape {
             [c, h, w] if h == w => (*c, *h),
@@ -66,6 +78,23 @@ impl Arch {
                 classes,
                 ..Default::default()
             }),
+            "resnet18" | "resnet34" => {
+                let imagenet = side >= RESNET_IMAGENET_STEM_MIN_SIDE;
+                let mut cfg = if imagenet {
+                    resnet::Config::imagenet(classes)
+                } else {
+                    resnet::Config::cifar(classes)
+                };
+                cfg.in_channels = c;
+                cfg.side = side;
+                if c != 3 {
+                    cfg.input_norm = resnet::InputNorm::None;
+                }
+                if name == "resnet34" {
+                    cfg.blocks = resnet::RESNET34_BLOCKS.to_vec();
+                }
+                Arch::Resnet(cfg)
+            }
             _ => {
                 return Err(NnError::UnknownName {
                     kind: "architecture",
@@ -84,6 +113,9 @@ impl Arch {
             Arch::Lenet5(_) => "lenet5",
             Arch::Mlp(_) => "mlp",
             Arch::Cnn(_) => "cnn",
+            Arch::Resnet(c) if c.blocks == resnet::RESNET18_BLOCKS => "resnet18",
+            Arch::Resnet(c) if c.blocks == resnet::RESNET34_BLOCKS => "resnet34",
+            Arch::Resnet(_) => "resnet",
         }
     }
 
@@ -128,6 +160,11 @@ impl Arch {
                     return bad("cnn widths", format!("{c:?}"), "widths must be positive");
                 }
             }
+            Arch::Resnet(c) => {
+                if let Some(why) = c.problem() {
+                    return bad("resnet", format!("{c:?}"), &why);
+                }
+            }
         }
         Ok(())
     }
@@ -138,6 +175,7 @@ impl Arch {
             Arch::Lenet5(c) => (vec![c.in_channels, c.side, c.side], c.classes),
             Arch::Mlp(c) => (c.input_shape.clone(), c.classes),
             Arch::Cnn(c) => (vec![c.in_channels, c.side, c.side], c.classes),
+            Arch::Resnet(c) => (vec![c.in_channels, c.side, c.side], c.classes),
         };
         InputSpec {
             item_shape,
@@ -152,6 +190,7 @@ impl Arch {
             Arch::Lenet5(c) => Box::new(lenet5::LeNet5::new(c, vb)?),
             Arch::Mlp(c) => Box::new(mlp::Mlp::new(c, vb)?),
             Arch::Cnn(c) => Box::new(cnn::Cnn::new(c, vb)?),
+            Arch::Resnet(c) => Box::new(resnet::ResNet::new(c, vb)?),
         })
     }
 
