@@ -166,6 +166,9 @@ fn untrained_specs_are_seeded_and_shaped() {
     let t1 = zoo::untrained_tensors(&arch, Init::PytorchDefault, 1).unwrap();
     let t2 = zoo::untrained_tensors(&arch, Init::PytorchDefault, 1).unwrap();
     assert_eq!(digest(&t1), digest(&t2));
+    // Frozen: no tensor is a tracked variable (the backward pass would
+    // otherwise compute weight gradients too).
+    assert!(t1.iter().all(|(_, t)| !t.track_op()));
     // Inputs of the wrong shape are user errors.
     let e = a.logits(&Tensor::zeros((1, 3, 28, 28), DType::F32, &Device::Cpu).unwrap());
     assert!(e.unwrap_err().is_user_error());
@@ -182,7 +185,9 @@ fn untrained_specs_are_seeded_and_shaped() {
 }
 
 fn loss64(model: &Network, x: &[f64], n: usize, targets: &[u32]) -> Vec<f64> {
-    let t = Tensor::from_slice(x, (n, 3, 32, 32), &Device::Cpu).unwrap();
+    let mut shape = vec![n];
+    shape.extend(&model.spec().item_shape);
+    let t = Tensor::from_slice(x, shape, &Device::Cpu).unwrap();
     let logits = model.forward_unchecked(&t).unwrap();
     ismc::nn::cross_entropy(&logits, targets)
         .unwrap()
@@ -217,13 +222,31 @@ fn loss64(model: &Network, x: &[f64], n: usize, targets: &[u32]) -> Vec<f64> {
 /// bound is 1e-4 of the largest |g| (measured: 7e-7).
 #[test]
 fn input_gradients_match_central_differences() {
-    let arch = Arch::from_name("resnet18", &[3, 32, 32], 10).unwrap();
-    let tensors = zoo::untrained_tensors(&arch, Init::Torchvision, 4).unwrap();
+    let cifar = Arch::from_name("resnet18", &[3, 32, 32], 10).unwrap();
+    input_gradients_match_finite_differences(&cifar);
+}
+
+/// The same for the ImageNet stem (normalisation, 7×7/2 conv, overlapping
+/// 3×3/2 max-pool) on 64×64 inputs.
+#[test]
+fn imagenet_stem_input_gradients_match_central_differences() {
+    let stem = Arch::Resnet(resnet::Config {
+        side: 64,
+        ..resnet::Config::imagenet(10)
+    });
+    input_gradients_match_finite_differences(&stem);
+}
+
+fn input_gradients_match_finite_differences(arch: &Arch) {
+    let tensors = zoo::untrained_tensors(arch, Init::Torchvision, 4).unwrap();
     let m64 = Network::from_tensors_with_dtype(arch.clone(), tensors.clone(), DType::F64).unwrap();
-    let m32 = Network::from_tensors(arch, tensors).unwrap();
+    let m32 = Network::from_tensors(arch.clone(), tensors).unwrap();
     let n = 2;
-    let len = 3 * 32 * 32;
-    let x32 = cifar_batch(n, 9);
+    let shape = m32.spec().item_shape.clone();
+    let len = m32.spec().item_len();
+    let mut rng = ismc::rng::unit_rng(9, &[0xC1FA]);
+    let v: Vec<f32> = (0..n * len).map(|_| rng.random::<f32>()).collect();
+    let x32 = Tensor::from_vec(v, (n, shape[0], shape[1], shape[2]), &Device::Cpu).unwrap();
     let xv: Vec<f64> = x32
         .flatten_all()
         .unwrap()
@@ -232,7 +255,7 @@ fn input_gradients_match_central_differences() {
         .iter()
         .map(|&v| v as f64)
         .collect();
-    let x64 = Tensor::from_slice(&xv, (n, 3, 32, 32), &Device::Cpu).unwrap();
+    let x64 = Tensor::from_slice(&xv, x32.shape(), &Device::Cpu).unwrap();
     let targets = [3u32, 8];
     let lg = m64.loss_and_input_grad(&x64, &targets).unwrap();
     let g: Vec<f64> = lg.grad.flatten_all().unwrap().to_vec1().unwrap();
