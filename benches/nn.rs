@@ -1,9 +1,13 @@
-//! Throughput of the hot path: forward + loss and forward + input gradient
-//! at batch 256, with 1 and 2 threads, for the bundled LeNet5 and an untrained
-//! MLP 784-256-256-10; and at batch 16 (all threads) for the fetched ImageNet
-//! models `squeezenet-1.1` and `efficientnet-lite0` on the fetched photos
-//! (group `imagenet/…`, skipped with a note when not fetched). Run with
-//! `cargo bench --bench nn`; criterion reports inputs/s (elements).
+//! Throughput of the hot path: forward + loss and forward + input gradient,
+//! with 1 and 2 threads, for the bundled LeNet5 and an untrained MLP
+//! 784-256-256-10 at batch 256 (MNIST digits), and an untrained CIFAR-shaped
+//! ResNet-18 (`untrained:resnet18:pytorch:1`, 3×32×32 uniform noise) at
+//! batch [`RESNET_BATCH`] — about 0.56 GFLOP per input forward, so a batch
+//! of 256 would take seconds per iteration; and at batch 16 (all threads)
+//! for the fetched ImageNet models `squeezenet-1.1` and `efficientnet-lite0`
+//! on the fetched photos (group `imagenet/…`, skipped with a note when not
+//! fetched). Run with `cargo bench --bench nn`; criterion reports inputs/s
+//! (elements).
 //!
 //! The machine these run on is shared, so wall-clock figures move with the
 //! load. With `ISMC_NN_CPU_TIME=ITERS` set, the bench first prints the
@@ -17,12 +21,28 @@ use ismc::nn::arch::{mlp, Arch};
 use ismc::nn::{Classifier, Network};
 
 const BATCH: usize = 256;
+/// Batch of the ResNet-18 cases.
+const RESNET_BATCH: usize = 32;
 
-fn batch() -> (Tensor, Vec<u32>) {
+/// A batch of inputs with one target each.
+type Batch = (Tensor, Vec<u32>);
+
+fn batch() -> Batch {
     let data = ismc::data::load("mnist").unwrap();
     let idx: Vec<usize> = (0..BATCH).map(|i| i * 37 % data.len()).collect();
     let targets = idx.iter().map(|&i| data.labels()[i] as u32).collect();
     (data.images(&idx).unwrap(), targets)
+}
+
+/// Uniform noise in [0, 1), 3×32×32, with arbitrary targets.
+fn cifar_batch() -> Batch {
+    use rand::Rng;
+    let mut rng = ismc::rng::unit_rng(1, &[0xBE]);
+    let v: Vec<f32> = (0..RESNET_BATCH * 3 * 32 * 32)
+        .map(|_| rng.random::<f32>())
+        .collect();
+    let x = Tensor::from_vec(v, (RESNET_BATCH, 3, 32, 32), &candle_core::Device::Cpu).unwrap();
+    (x, (0..RESNET_BATCH as u32).map(|i| i % 10).collect())
 }
 
 fn untrained_mlp() -> Network {
@@ -43,8 +63,9 @@ fn cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Prints CPU and wall time per batch of `f` over `iters` calls.
-fn report_cpu_time(label: &str, iters: usize, mut f: impl FnMut()) {
+/// Prints CPU and wall time per batch (of `batch` inputs) of `f` over
+/// `iters` calls.
+fn report_cpu_time(label: &str, batch: usize, iters: usize, mut f: impl FnMut()) {
     f();
     let (c0, t0) = (cpu_seconds(), std::time::Instant::now());
     for _ in 0..iters {
@@ -56,17 +77,25 @@ fn report_cpu_time(label: &str, iters: usize, mut f: impl FnMut()) {
         eprintln!(
             "{label}: cpu {:.1} ms/batch ({:.0} inputs per cpu-second), wall {:.1} ms/batch",
             cpu * 1e3,
-            BATCH as f64 / cpu,
+            batch as f64 / cpu,
             wall * 1e3
         );
     }
 }
 
 fn bench(c: &mut Criterion) {
-    let (x, targets) = batch();
-    let models: Vec<(&str, Network)> = vec![
-        ("lenet5", ismc::nn::zoo::load_named("lenet5-mnist").unwrap()),
-        ("mlp-784-256-256-10", untrained_mlp()),
+    let mnist = batch();
+    let cifar = cifar_batch();
+    let resnet =
+        ismc::nn::zoo::load_spec("untrained:resnet18:pytorch:1", &[3, 32, 32], 10).unwrap();
+    let models: Vec<(&str, Network, &Batch)> = vec![
+        (
+            "lenet5",
+            ismc::nn::zoo::load_named("lenet5-mnist").unwrap(),
+            &mnist,
+        ),
+        ("mlp-784-256-256-10", untrained_mlp(), &mnist),
+        ("resnet18-cifar", resnet, &cifar),
     ];
     for threads in [1usize, 2] {
         // candle's matrix products read RAYON_NUM_THREADS; the pool bounds the rest.
@@ -75,27 +104,28 @@ fn bench(c: &mut Criterion) {
             .num_threads(threads)
             .build()
             .unwrap();
-        for (name, model) in &models {
+        for (name, model, (x, targets)) in &models {
+            let n = x.dims()[0];
             if let Some(iters) = std::env::var("ISMC_NN_CPU_TIME")
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
             {
                 let label = format!("{name}/threads-{threads}");
-                report_cpu_time(&format!("{label}/forward+loss"), iters, || {
-                    pool.install(|| model.loss(&x, &targets).unwrap());
+                report_cpu_time(&format!("{label}/forward+loss"), n, iters, || {
+                    pool.install(|| model.loss(x, targets).unwrap());
                 });
-                report_cpu_time(&format!("{label}/forward+input-grad"), iters, || {
-                    pool.install(|| model.loss_and_input_grad(&x, &targets).unwrap());
+                report_cpu_time(&format!("{label}/forward+input-grad"), n, iters, || {
+                    pool.install(|| model.loss_and_input_grad(x, targets).unwrap());
                 });
             }
             let mut g = c.benchmark_group(format!("{name}/threads-{threads}"));
-            g.throughput(Throughput::Elements(BATCH as u64));
-            g.sample_size(20);
+            g.throughput(Throughput::Elements(n as u64));
+            g.sample_size(if n < BATCH { 10 } else { 20 });
             g.bench_function("forward+loss", |b| {
-                b.iter(|| pool.install(|| model.loss(&x, &targets).unwrap()))
+                b.iter(|| pool.install(|| model.loss(x, targets).unwrap()))
             });
             g.bench_function("forward+input-grad", |b| {
-                b.iter(|| pool.install(|| model.loss_and_input_grad(&x, &targets).unwrap()))
+                b.iter(|| pool.install(|| model.loss_and_input_grad(x, targets).unwrap()))
             });
             g.finish();
         }

@@ -21,27 +21,37 @@ pub struct TrainArgs {
     /// seeded from --seed) or `fashion-mnist` (its own 60k/10k splits).
     #[arg(long, default_value = "mnist")]
     pub data: String,
-    /// Epochs.
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// Peak learning rate (cosine decay).
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
-    /// Weight decay (AdamW).
-    #[arg(long, default_value_t = 1e-4)]
-    pub weight_decay: f64,
+    /// Epochs [default: the architecture's recipe: 30 for cnn, else 10].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Mini-batch size [default: 64].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Peak learning rate, cosine decay [default: 1e-3].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Weight decay, AdamW [default: 1e-4].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
     /// Optimiser: `adamw` or `sgd`.
     #[arg(long, default_value = "adamw")]
     pub optimizer: String,
-    /// Initialisation: `pytorch`, `kaiming-normal`, `xavier-uniform`, `gaussian:STD`.
+    /// Initialisation: `pytorch`, `kaiming-normal`, `xavier-uniform`,
+    /// `torchvision`, `gaussian:STD`.
     #[arg(long, default_value = "pytorch")]
     pub init: String,
-    /// Random translation of training images by up to this many pixels.
-    #[arg(long, default_value_t = 0)]
-    pub shift: usize,
+    /// Random translation of training images by up to this many pixels
+    /// [default: 2 for cnn, else 0].
+    #[arg(long)]
+    pub shift: Option<usize>,
+    /// Random rotation of training images by up to this many degrees
+    /// [default: 10 for cnn, else 0].
+    #[arg(long)]
+    pub rotate: Option<f64>,
+    /// Random rescaling of training images by a factor in 1 ± this
+    /// [default: 0.1 for cnn, else 0].
+    #[arg(long)]
+    pub scale: Option<f64>,
     /// Master seed (initialisation, split, shuffling, augmentation).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -78,17 +88,20 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         o => return Err(ismc::Error::invalid("--optimizer", o, "expected adamw or sgd").into()),
     };
     let init: Init = nn(args.init.parse())?;
+    // The architecture's recipe, with every flag given overriding it.
+    let recipe = TrainConfig::for_arch(arch, args.seed);
     let cfg = TrainConfig {
-        arch,
         init,
-        epochs: args.epochs,
-        batch: args.batch,
-        lr: args.lr,
-        weight_decay: args.weight_decay,
+        epochs: args.epochs.unwrap_or(recipe.epochs),
+        batch: args.batch.unwrap_or(recipe.batch),
+        lr: args.lr.unwrap_or(recipe.lr),
+        weight_decay: args.weight_decay.unwrap_or(recipe.weight_decay),
         optimizer,
-        shift: args.shift,
-        seed: args.seed,
+        shift: args.shift.unwrap_or(recipe.shift),
+        rotate_degrees: args.rotate.unwrap_or(recipe.rotate_degrees),
+        scale: args.scale.unwrap_or(recipe.scale),
         snapshot_every: args.snapshot_every,
+        ..recipe
     };
     let bar = Bar::new(0, "train");
     let log = nn(train(&cfg, &train_set, &test_set, &args.out, &bar))?;

@@ -1,25 +1,27 @@
-//! Stride-1 2-d convolution kernels on plain slices: forward pass, input
-//! gradient and weight gradient, batched in bounded blocks of images.
+//! 2-d convolution kernels on plain slices (square kernel, any stride):
+//! forward pass, input gradient and weight gradient, batched in bounded
+//! blocks of images.
 //!
 //! # Method
 //!
-//! For one image `x` `[c_in, h, w]`, a kernel `W` `[c_out, c_in, k, k]` and
-//! padding `p`, the output side is `h' = h + 2p − k + 1` (likewise `w'`) and
+//! For one image `x` `[c_in, h, w]`, a kernel `W` `[c_out, c_in, k, k]`,
+//! padding `p` and stride `s`, the output side is `h' = ⌊(h + 2p − k)/s⌋ + 1`
+//! (likewise `w'`; `h + 2p − k + 1` for stride 1) and
 //!
 //! ```text
-//! y[o, i, j] = Σ_{c, a, b} W[o, c, a, b] · x[c, i + a − p, j + b − p]
+//! y[o, i, j] = Σ_{c, a, b} W[o, c, a, b] · x[c, s·i + a − p, s·j + b − p]
 //! ```
 //!
 //! (terms outside the image are zero). *im2col* lays the receptive fields
 //! out as the columns of a matrix `X` `[c_in·k·k, h'·w']`, with
-//! `X[(c, a, b), (i, j)] = x[c, i + a − p, j + b − p]`, so that the
+//! `X[(c, a, b), (i, j)] = x[c, s·i + a − p, s·j + b − p]`, so that the
 //! convolution is one matrix product, `Y = W₂ · X`, with `W₂` the kernel
 //! viewed as `[c_out, c_in·k·k]`. The two gradients of a scalar loss `L`
 //! given `G = ∂L/∂Y` `[c_out, h'·w']` are matrix products too:
 //!
 //! * input gradient: `∂L/∂X = W₂ᵀ · G`, then *col2im* adds every column
-//!   entry back onto the pixel it was copied from (`∂L/∂x[c, i + a − p,
-//!   j + b − p] += ∂L/∂X[(c, a, b), (i, j)]`);
+//!   entry back onto the pixel it was copied from (`∂L/∂x[c, s·i + a − p,
+//!   s·j + b − p] += ∂L/∂X[(c, a, b), (i, j)]`);
 //! * weight gradient: `∂L/∂W₂ = Σ_images G · Xᵀ`;
 //! * bias gradient: `∂L/∂b[o] = Σ_images Σ_{i, j} G[o, i, j]`.
 //!
@@ -47,7 +49,7 @@ use rayon::prelude::*;
 /// Upper bound on the bytes of im2col matrix built per block of images.
 pub const COL_BUDGET_BYTES: usize = 4 << 20;
 
-/// Shape of a stride-1 convolution with a square kernel.
+/// Shape of a convolution with a square kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
     /// Batch size.
@@ -64,12 +66,27 @@ pub struct ConvShape {
     pub kernel: usize,
     /// Zero padding on every side.
     pub padding: usize,
+    /// Step between receptive fields, in pixels (1: every position).
+    pub stride: usize,
 }
 
 impl ConvShape {
     /// The shape of `x` `[n, c_in, h, w]` convolved with `w`
-    /// `[c_out, c_in, k, k]` and `padding`, checked.
+    /// `[c_out, c_in, k, k]`, `padding` and stride 1, checked.
     pub fn new(x_dims: &[usize], w_dims: &[usize], padding: usize) -> Result<Self> {
+        Self::strided(x_dims, w_dims, padding, 1)
+    }
+
+    /// [`ConvShape::new`] with a `stride` (≥ 1).
+    pub fn strided(
+        x_dims: &[usize],
+        w_dims: &[usize],
+        padding: usize,
+        stride: usize,
+    ) -> Result<Self> {
+        if stride == 0 {
+            candle_core::bail!("conv2d: stride must be positive");
+        }
         let (batch, c_in, height, width) = match x_dims {
             [n, c, h, w] => (*n, *c, *h, *w),
             _ => candle_core::bail!("conv2d: input must be [n, c, h, w], got {x_dims:?}"),
@@ -91,17 +108,32 @@ impl ConvShape {
             c_out,
             kernel,
             padding,
+            stride,
         })
     }
 
-    /// Output height `h + 2p − k + 1`.
+    /// Output height `⌊(h + 2p − k)/s⌋ + 1`.
     pub fn out_height(&self) -> usize {
-        self.height + 2 * self.padding + 1 - self.kernel
+        (self.height + 2 * self.padding - self.kernel) / self.stride + 1
     }
 
-    /// Output width `w + 2p − k + 1`.
+    /// Output width `⌊(w + 2p − k)/s⌋ + 1`.
     pub fn out_width(&self) -> usize {
-        self.width + 2 * self.padding + 1 - self.kernel
+        (self.width + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    /// The output columns `j0..j1` whose input column `s·j + b − p` lies in
+    /// the image, for kernel column `b`.
+    fn valid_cols(&self, b: usize) -> (usize, usize) {
+        let (s, p, ow) = (self.stride, self.padding, self.out_width());
+        // s·j + b − p ≥ 0  ⇔  j ≥ ⌈(p − b)/s⌉;  s·j + b − p < w  ⇔  j < ⌈(w + p − b)/s⌉.
+        let j0 = p.saturating_sub(b).div_ceil(s).min(ow);
+        let j1 = (self.width + p)
+            .saturating_sub(b)
+            .div_ceil(s)
+            .min(ow)
+            .max(j0);
+        (j0, j1)
     }
 
     /// Values in one input image.
@@ -135,25 +167,29 @@ impl ConvShape {
 /// the receptive fields of one image `x` `[c_in, h, w]`. Appending instead
 /// of filling a zeroed buffer writes every value once.
 fn im2col<T: WithDType>(x: &[T], s: &ConvShape, col: &mut Vec<T>) {
-    let (h, w, k, p) = (s.height, s.width, s.kernel, s.padding);
+    let (h, w, k, p, st) = (s.height, s.width, s.kernel, s.padding, s.stride);
     let (oh, ow) = (s.out_height(), s.out_width());
     let zero = T::from_f64(0.0);
     for c in 0..s.c_in {
         let plane = &x[c * h * w..(c + 1) * h * w];
         for a in 0..k {
             for b in 0..k {
-                // Output columns j with 0 ≤ j + b − p < w.
-                let j0 = p.saturating_sub(b).min(ow);
-                let j1 = (w + p).saturating_sub(b).min(ow).max(j0);
+                // Output columns j with 0 ≤ s·j + b − p < w.
+                let (j0, j1) = s.valid_cols(b);
                 for i in 0..oh {
-                    let y = (i + a) as isize - p as isize;
+                    let y = (st * i + a) as isize - p as isize;
                     if y < 0 || y >= h as isize || j0 == j1 {
                         col.resize(col.len() + ow, zero);
                         continue;
                     }
                     let src = &plane[y as usize * w..(y as usize + 1) * w];
                     col.resize(col.len() + j0, zero);
-                    col.extend_from_slice(&src[j0 + b - p..j1 + b - p]);
+                    let first = st * j0 + b - p;
+                    if st == 1 {
+                        col.extend_from_slice(&src[first..first + j1 - j0]);
+                    } else {
+                        col.extend(src[first..].iter().step_by(st).take(j1 - j0));
+                    }
                     col.resize(col.len() + ow - j1, zero);
                 }
             }
@@ -164,7 +200,7 @@ fn im2col<T: WithDType>(x: &[T], s: &ConvShape, col: &mut Vec<T>) {
 /// Adds every entry of `col` `[c_in·k·k, h'·w']` onto the pixel of `gx`
 /// `[c_in, h, w]` it was copied from by [`im2col`] (its adjoint).
 fn col2im_add<T: WithDType>(col: &[T], s: &ConvShape, gx: &mut [T]) {
-    let (h, w, k, p) = (s.height, s.width, s.kernel, s.padding);
+    let (h, w, k, p, st) = (s.height, s.width, s.kernel, s.padding, s.stride);
     let (oh, ow) = (s.out_height(), s.out_width());
     let mut rows = col.chunks_exact(oh * ow);
     for c in 0..s.c_in {
@@ -172,19 +208,26 @@ fn col2im_add<T: WithDType>(col: &[T], s: &ConvShape, gx: &mut [T]) {
         for a in 0..k {
             for b in 0..k {
                 let row = rows.next().expect("col2im: col has c_in·k·k rows");
-                let j0 = p.saturating_sub(b);
-                let j1 = (w + p).saturating_sub(b).min(ow);
+                let (j0, j1) = s.valid_cols(b);
                 if j0 >= j1 {
                     continue;
                 }
                 for (i, src) in row.chunks_exact(ow).enumerate() {
-                    let y = (i + a) as isize - p as isize;
+                    let y = (st * i + a) as isize - p as isize;
                     if y < 0 || y >= h as isize {
                         continue;
                     }
-                    let dst = &mut plane[y as usize * w + j0 + b - p..y as usize * w + j1 + b - p];
-                    for (d, &v) in dst.iter_mut().zip(&src[j0..j1]) {
-                        *d += v;
+                    let first = y as usize * w + st * j0 + b - p;
+                    if st == 1 {
+                        let dst = &mut plane[first..first + j1 - j0];
+                        for (d, &v) in dst.iter_mut().zip(&src[j0..j1]) {
+                            *d += v;
+                        }
+                    } else {
+                        let dst = plane[first..].iter_mut().step_by(st);
+                        for (d, &v) in dst.zip(&src[j0..j1]) {
+                            *d += v;
+                        }
                     }
                 }
             }
@@ -366,11 +409,12 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// Direct evaluation of the defining sum and of its derivatives, in f64:
-    /// every term `W[o,c,a,b] · x[n,c,i+a−p,j+b−p]` of `y[n,o,i,j]` adds to
+    /// every term `W[o,c,a,b] · x[n,c,s·i+a−p,s·j+b−p]` of `y[n,o,i,j]` adds to
     /// `y`, contributes `W · gy` to `∂L/∂x` and `x · gy` to `∂L/∂W` for
     /// `L = Σ gy · y`. Returns (y, ∂L/∂x, ∂L/∂W).
     fn naive(x: &[f64], w: &[f64], gy: &[f64], s: &ConvShape) -> [Vec<f64>; 3] {
         let (oh, ow, k, p) = (s.out_height(), s.out_width(), s.kernel, s.padding as isize);
+        let st = s.stride as isize;
         let mut y = vec![0.0; s.batch * s.out_len()];
         let mut gx = vec![0.0; x.len()];
         let mut gw = vec![0.0; w.len()];
@@ -382,8 +426,8 @@ mod tests {
                         for c in 0..s.c_in {
                             for a in 0..k {
                                 for b in 0..k {
-                                    let yy = i as isize + a as isize - p;
-                                    let xx = j as isize + b as isize - p;
+                                    let yy = st * i as isize + a as isize - p;
+                                    let xx = st * j as isize + b as isize - p;
                                     if yy < 0
                                         || xx < 0
                                         || yy >= s.height as isize
@@ -419,15 +463,18 @@ mod tests {
             .fold(0.0, f64::max)
     }
 
-    /// Random shapes: padding 0/1, kernel 3/5, channels 1..64, batch 1..5.
-    /// In f64 the kernels and the references differ only by summation order
-    /// (at most a few hundred terms of size ≤ 1), so 1e-10 is generous.
+    /// Random shapes: kernel 1/3/5/7, padding 0..=k/2, stride 1..=3
+    /// (each stride with each kernel), channels 1..64, batch 1..5, sides
+    /// that leave a ragged last window. In f64 the kernels and the
+    /// references differ only by summation order (at most a few hundred
+    /// terms of size ≤ 1), so 1e-10 is generous.
     #[test]
     fn kernels_match_naive_reference() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for case in 0..12 {
-            let kernel = if case % 2 == 0 { 3 } else { 5 };
-            let padding = (case / 2) % 2;
+        for case in 0..24 {
+            let kernel = [3, 5, 1, 7][case % 4];
+            let stride = 1 + (case / 4) % 3;
+            let padding = rng.random_range(0..=kernel / 2);
             let big = case % 3 == 0;
             let s = ConvShape {
                 batch: rng.random_range(1..=5),
@@ -436,8 +483,8 @@ mod tests {
                 } else {
                     rng.random_range(1..=4)
                 },
-                height: rng.random_range(kernel..kernel + 4),
-                width: rng.random_range(kernel..kernel + 5),
+                height: rng.random_range(kernel..kernel + 4 * stride),
+                width: rng.random_range(kernel..kernel + 4 * stride + 1),
                 c_out: if big {
                     rng.random_range(1..=8)
                 } else {
@@ -445,6 +492,7 @@ mod tests {
                 },
                 kernel,
                 padding,
+                stride,
             };
             let x = random(&mut rng, s.batch * s.in_len());
             let w = random(&mut rng, s.c_out * s.c_in * kernel * kernel);
@@ -493,6 +541,7 @@ mod tests {
             c_out: 8,
             kernel: 3,
             padding: 1,
+            stride: 1,
         };
         let block = ConvShape { batch: 1000, ..s }.block::<f32>();
         let s = ConvShape {

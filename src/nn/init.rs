@@ -8,6 +8,10 @@
 //! Fans follow PyTorch (`torch.nn.init._calculate_fan_in_and_fan_out`): for a
 //! weight `[out, in, k…]`, fan_in = in · ∏k and fan_out = out · ∏k. A bias
 //! `P.bias` takes its fan from the weight `P.weight`.
+//!
+//! BatchNorm layers (recognised by their `P.running_var`) are not drawn under
+//! any scheme: `P.weight` (γ) = 1, `P.bias` (β) = 0, `P.running_mean` = 0,
+//! `P.running_var` = 1, as PyTorch and torchvision initialise them.
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
@@ -21,14 +25,22 @@ use crate::rng::{stream, unit_rng};
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "scheme", rename_all = "kebab-case")]
 pub enum Init {
-    /// PyTorch's default for `Linear` and `Conv2d`: weights Kaiming-uniform
-    /// with a = √5, i.e. U(−1/√fan_in, 1/√fan_in), and biases
-    /// U(−1/√fan_in, 1/√fan_in).
+    /// PyTorch's per-module default (`reset_parameters` of `Linear` and
+    /// `Conv2d`): weights Kaiming-uniform with a = √5, i.e.
+    /// U(−1/√fan_in, 1/√fan_in), and biases U(−1/√fan_in, 1/√fan_in). This
+    /// is what a network built from `torch.nn` modules starts with, before
+    /// any model-specific re-initialisation (for ResNet see
+    /// [`Init::Torchvision`]).
     PytorchDefault,
     /// Kaiming-normal for ReLU, fan-in mode: N(0, 2/fan_in); biases zero.
     KaimingNormal,
     /// Xavier-uniform: U(−√(6/(fan_in+fan_out)), +…); biases zero.
     XavierUniform,
+    /// What torchvision's ResNet constructor does after building the
+    /// modules (`torchvision/models/resnet.py`): convolution kernels
+    /// Kaiming-normal for ReLU in fan-out mode, N(0, 2/fan_out); every other
+    /// weight and every bias keeps PyTorch's default ([`Init::PytorchDefault`]).
+    Torchvision,
     /// Gaussian weights N(0, std²); biases zero.
     Gaussian {
         /// Standard deviation.
@@ -43,12 +55,13 @@ impl std::str::FromStr for Init {
             "pytorch" | "pytorch-default" => Ok(Init::PytorchDefault),
             "kaiming-normal" => Ok(Init::KaimingNormal),
             "xavier-uniform" => Ok(Init::XavierUniform),
+            "torchvision" => Ok(Init::Torchvision),
             _ => match s.strip_prefix("gaussian:").map(str::parse::<f64>) {
                 Some(Ok(std)) if std > 0.0 && std.is_finite() => Ok(Init::Gaussian { std }),
                 _ => Err(NnError::invalid(
                     "init",
                     s,
-                    "expected pytorch, kaiming-normal, xavier-uniform or gaussian:STD",
+                    "expected pytorch, kaiming-normal, xavier-uniform, torchvision or gaussian:STD",
                 )),
             },
         }
@@ -90,18 +103,43 @@ pub fn apply(vm: &VarMap, init: Init, seed: u64) -> NnResult<()> {
         let uniform = |rng: &mut crate::rng::UnitRng, b: f64| -> Vec<f32> {
             (0..n).map(|_| rng.random_range(-b..b) as f32).collect()
         };
-        let values: Vec<f32> = match (init, is_bias) {
-            (Init::PytorchDefault, _) => uniform(&mut rng, 1.0 / (fan_in as f64).sqrt()),
-            (_, true) => vec![0.0; n],
-            (Init::KaimingNormal, false) => gaussian(&mut rng, n, (2.0 / fan_in as f64).sqrt()),
-            (Init::XavierUniform, false) => {
+        let pytorch_bound = 1.0 / (fan_in as f64).sqrt();
+        let values: Vec<f32> = match (batch_norm_value(name, &data), init, is_bias) {
+            (Some(v), _, _) => vec![v; n],
+            (None, Init::PytorchDefault, _) | (None, Init::Torchvision, true) => {
+                uniform(&mut rng, pytorch_bound)
+            }
+            (None, Init::Torchvision, false) if dims.len() == 4 => {
+                gaussian(&mut rng, n, (2.0 / fan_out as f64).sqrt())
+            }
+            (None, Init::Torchvision, false) => uniform(&mut rng, pytorch_bound),
+            (None, _, true) => vec![0.0; n],
+            (None, Init::KaimingNormal, false) => {
+                gaussian(&mut rng, n, (2.0 / fan_in as f64).sqrt())
+            }
+            (None, Init::XavierUniform, false) => {
                 uniform(&mut rng, (6.0 / (fan_in + fan_out) as f64).sqrt())
             }
-            (Init::Gaussian { std }, false) => gaussian(&mut rng, n, std),
+            (None, Init::Gaussian { std }, false) => gaussian(&mut rng, n, std),
         };
         var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?)?;
     }
     Ok(())
+}
+
+/// The fixed initial value of a BatchNorm tensor `P.X` (a layer `P` with a
+/// `P.running_var`): 1 for γ (`weight`) and the running variance, 0 for β
+/// (`bias`) and the running mean; `None` for any other tensor.
+fn batch_norm_value<V>(name: &str, vars: &std::collections::HashMap<String, V>) -> Option<f32> {
+    let (layer, tensor) = name.rsplit_once('.')?;
+    if !vars.contains_key(&format!("{layer}.running_var")) {
+        return None;
+    }
+    match tensor {
+        "weight" | "running_var" => Some(1.0),
+        "bias" | "running_mean" => Some(0.0),
+        _ => None,
+    }
 }
 
 fn gaussian(rng: &mut crate::rng::UnitRng, n: usize, std: f64) -> Vec<f32> {
@@ -169,5 +207,72 @@ mod tests {
         apply(&b, Init::PytorchDefault, 9).unwrap();
         assert_eq!(var_stats(&a, "fc.weight"), var_stats(&b, "fc.weight"));
         assert_eq!(fans(&[32, 1, 3, 3]), (9, 288));
+    }
+
+    /// A conv + BatchNorm + linear network, as ResNet builds them.
+    fn build_conv_bn() -> VarMap {
+        let vm = VarMap::new();
+        let vb = candle_nn::VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
+        let hint = candle_nn::Init::Const(0.5);
+        vb.get_with_hints((64, 32, 3, 3), "conv.weight", hint)
+            .unwrap();
+        for t in ["weight", "bias", "running_mean", "running_var"] {
+            vb.get_with_hints(64, &format!("bn.{t}"), hint).unwrap();
+        }
+        candle_nn::linear(400, 300, vb.pp("fc")).unwrap();
+        vm
+    }
+
+    /// BatchNorm tensors are 1/0/0/1 under every scheme (not drawn: γ must
+    /// not be Kaiming-initialised), convolutions without a bias are drawn
+    /// like the rest, and `torchvision` draws conv kernels N(0, 2/fan_out)
+    /// while keeping PyTorch's default for the linear layer.
+    #[test]
+    fn batch_norm_is_fixed_and_torchvision_uses_fan_out() {
+        let vm = build_conv_bn();
+        for init in [
+            Init::PytorchDefault,
+            Init::KaimingNormal,
+            Init::XavierUniform,
+            Init::Torchvision,
+            Init::Gaussian { std: 0.3 },
+        ] {
+            apply(&vm, init, 3).unwrap();
+            for (t, want) in [
+                ("weight", 1.0),
+                ("bias", 0.0),
+                ("running_mean", 0.0),
+                ("running_var", 1.0),
+            ] {
+                let v: Vec<f32> = vm.data().lock().unwrap()[&format!("bn.{t}")]
+                    .to_vec1()
+                    .unwrap();
+                assert!(v.iter().all(|&x| x == want), "{init:?} bn.{t}: {v:?}");
+            }
+        }
+        apply(&vm, Init::PytorchDefault, 3).unwrap();
+        // fan_in = 32·9 = 288: U(±1/√288), sd = 1/√(3·288).
+        let (_, sd, max) = var_stats(&vm, "conv.weight");
+        assert!(max <= 288f64.sqrt().recip(), "{max}");
+        assert!((sd - (3.0 * 288f64).sqrt().recip()).abs() < 0.001, "{sd}");
+        apply(&vm, Init::Torchvision, 3).unwrap();
+        // fan_out = 64·9 = 576: sd √(2/576) ≈ 0.0589 over 18,432 draws
+        // (standard error of the sd ≈ 0.0589/√(2·18432) ≈ 3e-4).
+        let (mean, sd, _) = var_stats(&vm, "conv.weight");
+        assert!((sd - (2.0f64 / 576.0).sqrt()).abs() < 0.0015, "{sd}");
+        assert!(mean.abs() < 0.0015, "{mean}");
+        let (_, sd, max) = var_stats(&vm, "fc.weight");
+        assert!(
+            max <= 0.05 && (sd - 0.05 / 3f64.sqrt()).abs() < 0.001,
+            "{sd}"
+        );
+        let (_, _, bmax) = var_stats(&vm, "fc.bias");
+        assert!(bmax <= 0.05 && bmax > 0.04);
+        let again = build_conv_bn();
+        apply(&again, Init::Torchvision, 3).unwrap();
+        assert_eq!(
+            var_stats(&vm, "conv.weight"),
+            var_stats(&again, "conv.weight")
+        );
     }
 }

@@ -17,7 +17,11 @@
 //! incoming gradient by the fraction of maxima in each window instead of
 //! dividing by their count, so a k×k pool scales input gradients by 1/k²
 //! (tested below). This version routes the whole gradient to the first
-//! maximum of each window, as PyTorch does.
+//! maximum of each window, as PyTorch does; [`max_pool2d_strided`] adds
+//! PyTorch's stride and padding (overlapping windows).
+//!
+//! [`conv2d_strided`] and [`conv2d_bias_strided`]: the same convolutions with
+//! a stride (ResNet's downsampling layers), by the same kernels.
 
 use candle_core::{
     CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Device, Layout, Result, Shape, Storage,
@@ -28,8 +32,37 @@ use rayon::prelude::*;
 
 use super::conv::{self, ConvShape};
 
-struct MaxPool {
+/// Geometry of a max-pooling window: `k`×`k`, moved by `stride`, over the
+/// input padded by `padding` on every side (padded cells never win, as if
+/// they held −∞, as in PyTorch).
+#[derive(Debug, Clone, Copy)]
+struct Window {
     k: usize,
+    stride: usize,
+    padding: usize,
+}
+
+impl Window {
+    /// Output side `⌊(side + 2p − k)/s⌋ + 1` (0 when the window does not fit).
+    fn out(&self, side: usize) -> usize {
+        if side + 2 * self.padding < self.k {
+            0
+        } else {
+            (side + 2 * self.padding - self.k) / self.stride + 1
+        }
+    }
+
+    /// The input rows (or columns) `lo..hi` under output position `o`.
+    fn span(&self, o: usize, side: usize) -> (usize, usize) {
+        let start = (o * self.stride) as isize - self.padding as isize;
+        let lo = start.max(0) as usize;
+        let hi = ((start + self.k as isize).max(0) as usize).min(side);
+        (lo, hi)
+    }
+}
+
+struct MaxPool {
+    window: Window,
     /// Apply ReLU to the pooled values (and its derivative in `bwd`).
     relu: bool,
 }
@@ -56,11 +89,11 @@ fn beats<T: WithDType>(v: T, best: T) -> bool {
 fn pool_argmax<T: WithDType>(
     x: &[T],
     (h, w): (usize, usize),
-    k: usize,
+    win: Window,
     mut visit: impl FnMut(usize, usize, T),
 ) {
-    let (oh, ow) = (h / k, w / k);
-    if k == 2 {
+    let (oh, ow) = (win.out(h), win.out(w));
+    if win.k == 2 && win.stride == 2 && win.padding == 0 {
         // The LeNet5 case, unrolled.
         for oy in 0..oh {
             let r0 = &x[2 * oy * w..2 * oy * w + 2 * ow];
@@ -82,15 +115,18 @@ fn pool_argmax<T: WithDType>(
         return;
     }
     for oy in 0..oh {
+        let (y0, y1) = win.span(oy, h);
         for ox in 0..ow {
-            let mut best = oy * k * w + ox * k;
+            let (x0, x1) = win.span(ox, w);
+            // Every window holds at least one real cell (padding ≤ k/2).
+            let mut best = y0 * w + x0;
             let mut bv = x[best];
-            for dy in 0..k {
-                let row = (oy * k + dy) * w + ox * k;
-                for (dx, &v) in x[row..row + k].iter().enumerate() {
+            for yy in y0..y1 {
+                let row = yy * w;
+                for (dx, &v) in x[row + x0..row + x1].iter().enumerate() {
                     if beats(v, bv) {
                         bv = v;
-                        best = row + dx;
+                        best = row + x0 + dx;
                     }
                 }
             }
@@ -111,24 +147,30 @@ impl CustomOp1 for MaxPool {
             None => candle_core::bail!("max_pool2d: input must be contiguous"),
         };
         let out = match storage {
-            CpuStorage::F32(v) => fwd(&v[start..end], d, self.k, self.relu),
-            CpuStorage::F64(v) => fwd(&v[start..end], d, self.k, self.relu),
+            CpuStorage::F32(v) => fwd(&v[start..end], d, self.window, self.relu),
+            CpuStorage::F64(v) => fwd(&v[start..end], d, self.window, self.relu),
             _ => candle_core::bail!("max_pool2d: only f32 and f64 are supported"),
         };
-        Ok((out, Shape::from((d.0, d.1, d.2 / self.k, d.3 / self.k))))
+        let (oh, ow) = (self.window.out(d.2), self.window.out(d.3));
+        Ok((out, Shape::from((d.0, d.1, oh, ow))))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
         match arg.dtype() {
-            DType::F64 => bwd::<f64>(arg, grad_res, self.k, self.relu).map(Some),
-            _ => bwd::<f32>(arg, grad_res, self.k, self.relu).map(Some),
+            DType::F64 => bwd::<f64>(arg, grad_res, self.window, self.relu).map(Some),
+            _ => bwd::<f32>(arg, grad_res, self.window, self.relu).map(Some),
         }
     }
 }
 
-fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize, relu: bool) -> CpuStorage {
+fn fwd<T: WithDType>(
+    x: &[T],
+    d: (usize, usize, usize, usize),
+    win: Window,
+    relu: bool,
+) -> CpuStorage {
     let (h, w) = (d.2, d.3);
-    let plane = (h / k) * (w / k);
+    let plane = win.out(h) * win.out(w);
     let mut out = vec![T::from_f64(0.0); d.0 * d.1 * plane];
     if plane > 0 {
         // One task per plane: each output is written by exactly one task.
@@ -138,26 +180,27 @@ fn fwd<T: WithDType>(x: &[T], d: (usize, usize, usize, usize), k: usize, relu: b
                 let zero = T::from_f64(0.0);
                 if relu {
                     // `v <= 0` is false for NaN, which passes through.
-                    pool_argmax(xp, (h, w), k, |j, _, v| {
+                    pool_argmax(xp, (h, w), win, |j, _, v| {
                         o[j] = if v <= zero { zero } else { v }
                     })
                 } else {
-                    pool_argmax(xp, (h, w), k, |j, _, v| o[j] = v)
+                    pool_argmax(xp, (h, w), win, |j, _, v| o[j] = v)
                 }
             });
     }
     T::to_cpu_storage_owned(out)
 }
 
-fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize, relu: bool) -> Result<Tensor> {
+fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, win: Window, relu: bool) -> Result<Tensor> {
     let (_, _, h, w) = dims4(arg.dims())?;
-    let plane = (h / k) * (w / k);
+    let plane = win.out(h) * win.out(w);
     let mut out = vec![T::from_f64(0.0); arg.elem_count()];
     if plane > 0 {
         with_slice::<T, _>(&arg.detach(), |x| {
             with_slice::<T, _>(&grad_res.detach(), |g| {
-                // Windows do not overlap (stride = k): per plane, every
-                // input receives at most one output's gradient.
+                // Per plane, one task adds every output's gradient onto its
+                // window's first maximum (overlapping windows may add
+                // several onto one input, in output order).
                 out.par_chunks_mut(h * w)
                     .zip(x.par_chunks(h * w))
                     .zip(g.par_chunks(plane))
@@ -165,7 +208,7 @@ fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize, relu: bool) -> R
                         let zero = T::from_f64(0.0);
                         // ReLU passes no gradient where its output is 0
                         // (PyTorch's convention at 0 too).
-                        pool_argmax(xp, (h, w), k, |j, i, v| {
+                        pool_argmax(xp, (h, w), win, |j, i, v| {
                             if !(relu && v <= zero) {
                                 o[i] += gp[j]
                             }
@@ -181,20 +224,34 @@ fn bwd<T: WithDType>(arg: &Tensor, grad_res: &Tensor, k: usize, relu: bool) -> R
 /// k×k max-pooling with stride k (output side ⌊side/k⌋) on f32 `[n, c, h, w]`,
 /// with a correct backward pass.
 pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
-    if k == 0 {
-        candle_core::bail!("max_pool2d: kernel must be positive");
-    }
-    x.contiguous()?.apply_op1(MaxPool { k, relu: false })
+    pool(x, k, k, 0, false)
 }
 
 /// `relu(max_pool2d(x, k))` in one pass, equal to `max_pool2d(relu(x), k)`
 /// (max and ReLU commute; a window whose maximum is ≤ 0 passes no gradient
 /// either way) without the full-size ReLU temporaries.
 pub fn max_pool2d_relu(x: &Tensor, k: usize) -> Result<Tensor> {
-    if k == 0 {
-        candle_core::bail!("max_pool2d: kernel must be positive");
+    pool(x, k, k, 0, true)
+}
+
+/// k×k max-pooling moved by `stride` over the input padded by `padding`
+/// (≤ k/2) on every side, as `torch.nn.MaxPool2d(k, stride, padding)`:
+/// output side `⌊(side + 2p − k)/s⌋ + 1`; padded cells never win; each
+/// output's gradient goes to the first maximum of its window (windows may
+/// overlap). ResNet's stem uses `(3, 2, 1)`.
+pub fn max_pool2d_strided(x: &Tensor, k: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    pool(x, k, stride, padding, false)
+}
+
+fn pool(x: &Tensor, k: usize, stride: usize, padding: usize, relu: bool) -> Result<Tensor> {
+    if k == 0 || stride == 0 {
+        candle_core::bail!("max_pool2d: kernel and stride must be positive");
     }
-    x.contiguous()?.apply_op1(MaxPool { k, relu: true })
+    if padding > k / 2 {
+        candle_core::bail!("max_pool2d: padding {padding} exceeds half the kernel {k}");
+    }
+    let window = Window { k, stride, padding };
+    x.contiguous()?.apply_op1(MaxPool { window, relu })
 }
 
 /// A contiguous copy of a CPU storage view as a tensor.
@@ -228,10 +285,11 @@ fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> Result<R>) ->
     }
 }
 
-/// Stride-1 convolution, optionally with a bias: `CustomOp2` on (x, w) and
+/// Convolution, optionally with a bias: `CustomOp2` on (x, w) and
 /// `CustomOp3` on (x, w, b), computed by [`conv`](super::conv).
 struct Conv2dOp {
     padding: usize,
+    stride: usize,
 }
 
 impl Conv2dOp {
@@ -241,7 +299,7 @@ impl Conv2dOp {
         w: (&CpuStorage, &Layout),
         b: Option<(&CpuStorage, &Layout)>,
     ) -> Result<(Vec<T>, Shape)> {
-        let s = ConvShape::new(x.1.dims(), w.1.dims(), self.padding)?;
+        let s = ConvShape::strided(x.1.dims(), w.1.dims(), self.padding, self.stride)?;
         let bias = match b {
             Some((bs, bl)) => Some(slice_of::<T>(bs, bl)?),
             None => None,
@@ -278,7 +336,7 @@ impl Conv2dOp {
         b: Option<&Tensor>,
         g: &Tensor,
     ) -> Result<ConvGrads> {
-        let s = ConvShape::new(x.dims(), w.dims(), self.padding)?;
+        let s = ConvShape::strided(x.dims(), w.dims(), self.padding, self.stride)?;
         let dev = x.device();
         with_slice::<T, _>(&g.detach(), |gy| {
             let gx = if x.track_op() {
@@ -401,14 +459,34 @@ pub fn conv2d_input_grad(g: &Tensor, w: &Tensor, padding: usize) -> Result<Tenso
 /// Stride-1 2-d convolution (no bias) of `x` `[n, i, h, w]` with `w`
 /// `[o, i, k, k]`, with the fast backward pass described in the module docs.
 pub fn conv2d(x: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
-    x.contiguous()?
-        .apply_op2(&w.contiguous()?, Conv2dOp { padding })
+    conv2d_strided(x, w, padding, 1)
 }
 
 /// [`conv2d`] plus a bias `[o]` added to every output channel, in one pass.
 pub fn conv2d_bias(x: &Tensor, w: &Tensor, b: &Tensor, padding: usize) -> Result<Tensor> {
+    conv2d_bias_strided(x, w, b, padding, 1)
+}
+
+/// [`conv2d`] with a `stride` ≥ 1: output side `⌊(h + 2p − k)/s⌋ + 1`, as
+/// `torch.nn.Conv2d(…, stride=s, padding=p)`.
+pub fn conv2d_strided(x: &Tensor, w: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op3(&w.contiguous()?, &b.contiguous()?, Conv2dOp { padding })
+        .apply_op2(&w.contiguous()?, Conv2dOp { padding, stride })
+}
+
+/// [`conv2d_bias`] with a `stride` ≥ 1.
+pub fn conv2d_bias_strided(
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
+    x.contiguous()?.apply_op3(
+        &w.contiguous()?,
+        &b.contiguous()?,
+        Conv2dOp { padding, stride },
+    )
 }
 
 /// A convolution layer (stride 1, square kernel) with parameters `weight`
@@ -611,6 +689,136 @@ mod tests {
             let d = gx.iter().zip(&theirs[1]).map(|(p, q)| (p - q).abs());
             assert!(d.fold(0.0, f64::max) < 1e-10);
         }
+    }
+
+    /// Strided convolutions (ResNet's 3×3/2, 1×1/2 and 7×7/2 layers, on
+    /// even and odd sides) agree with candle's `conv2d` in values, input
+    /// gradients and kernel gradients. This also pins that candle 0.11's own
+    /// backward pass is right for stride 2 (its input gradient is a
+    /// `conv_transpose2d` with an output padding that depends on the side):
+    /// the two share no code, and [`super::conv`]'s kernels are checked
+    /// against the defining sum on their own.
+    #[test]
+    fn strided_conv_matches_candle_conv() {
+        let dev = Device::Cpu;
+        for (k, pad, stride, side) in [
+            (3, 1, 2, 8),
+            (3, 1, 2, 7),
+            (1, 0, 2, 8),
+            (1, 0, 2, 7),
+            (7, 3, 2, 12),
+            (7, 3, 2, 11),
+            (3, 0, 3, 10),
+        ] {
+            let x = Tensor::randn(0f64, 1.0, (2, 3, side, side), &dev).unwrap();
+            let w = Tensor::randn(0f64, 1.0, (4, 3, k, k), &dev).unwrap();
+            let out = (side + 2 * pad - k) / stride + 1;
+            let g = Tensor::randn(0f64, 1.0, (2, 4, out, out), &dev).unwrap();
+            let mine = value_and_grads(|x, w| conv2d_strided(x, w, pad, stride), &x, &w, &g);
+            let theirs = value_and_grads(|x, w| x.conv2d(w, pad, stride, 1, 1), &x, &w, &g);
+            assert_eq!(mine[0].len(), 2 * 4 * out * out);
+            assert!(
+                worst(&mine, &theirs) < 1e-10,
+                "k {k} pad {pad} stride {stride} side {side}"
+            );
+            let b = Tensor::randn(0f64, 1.0, 4, &dev).unwrap();
+            let with_bias = conv2d_bias_strided(&x, &w, &b, pad, stride).unwrap();
+            let sep = x
+                .conv2d(&w, pad, stride, 1, 1)
+                .unwrap()
+                .broadcast_add(&b.reshape((1, 4, 1, 1)).unwrap())
+                .unwrap();
+            let d = (with_bias - sep).unwrap().abs().unwrap().max_all().unwrap();
+            assert!(d.to_scalar::<f64>().unwrap() < 1e-10);
+        }
+    }
+
+    /// Strided, padded max-pooling against the definition: each output is
+    /// the maximum over the real cells of its window, and its gradient goes
+    /// to the first such maximum in row-major order (summed where windows
+    /// overlap). Random values make ties improbable; one plane of equal
+    /// values checks the first-maximum rule, and candle's pooling (no
+    /// padding) must give the same values.
+    #[test]
+    fn strided_pool_matches_definition() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (k, stride, pad, h, w) in [
+            (3, 2, 1, 8, 8),
+            (3, 2, 1, 7, 9),
+            (3, 2, 0, 9, 8),
+            (2, 1, 0, 5, 6),
+            (3, 3, 1, 7, 7),
+            (2, 2, 0, 5, 7),
+        ] {
+            let (n, c) = (2, 3);
+            let mut v: Vec<f64> = (0..n * c * h * w)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            // Plane 0 constant: every window ties.
+            v[..h * w].iter_mut().for_each(|x| *x = 0.5);
+            let x = Tensor::from_vec(v.clone(), (n, c, h, w), &Device::Cpu).unwrap();
+            let (oh, ow) = (
+                (h + 2 * pad - k) / stride + 1,
+                (w + 2 * pad - k) / stride + 1,
+            );
+            let g: Vec<f64> = (0..n * c * oh * ow)
+                .map(|_| rng.random_range(-1.0..1.0))
+                .collect();
+            let mut want_y = vec![0.0; g.len()];
+            let mut want_gx = vec![0.0; v.len()];
+            for pl in 0..n * c {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut best: Option<(f64, usize)> = None;
+                        for a in 0..k {
+                            for b in 0..k {
+                                let yy = (oy * stride + a) as isize - pad as isize;
+                                let xx = (ox * stride + b) as isize - pad as isize;
+                                if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
+                                    continue;
+                                }
+                                let i = pl * h * w + yy as usize * w + xx as usize;
+                                if best.is_none_or(|(bv, _)| v[i] > bv) {
+                                    best = Some((v[i], i));
+                                }
+                            }
+                        }
+                        let (bv, bi) = best.unwrap();
+                        let o = (pl * oh + oy) * ow + ox;
+                        want_y[o] = bv;
+                        want_gx[bi] += g[o];
+                    }
+                }
+            }
+            let xv = Var::from_tensor(&x).unwrap();
+            let y = max_pool2d_strided(xv.as_tensor(), k, stride, pad).unwrap();
+            assert_eq!(y.dims(), &[n, c, oh, ow]);
+            let gt = Tensor::from_vec(g, y.shape(), &Device::Cpu).unwrap();
+            let grads = (y.clone() * gt)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let case = format!("k {k} s {stride} p {pad} {h}x{w}");
+            assert_eq!(flat(&y), want_y, "{case}");
+            let gx = flat(grads.get(xv.as_tensor()).unwrap());
+            let err = gx.iter().zip(&want_gx).map(|(a, b)| (a - b).abs());
+            assert!(err.fold(0.0, f64::max) < 1e-12, "{case}");
+            if pad == 0 {
+                let theirs = x.max_pool2d_with_stride(k, stride).unwrap();
+                assert_eq!(flat(&theirs), want_y, "{case}");
+            }
+        }
+        assert!(max_pool2d_strided(
+            &Tensor::zeros((1, 1, 4, 4), DType::F32, &Device::Cpu).unwrap(),
+            3,
+            2,
+            2
+        )
+        .is_err());
     }
 
     /// The bias gradient of the fused op is the per-channel sum of `g`, and

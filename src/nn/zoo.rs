@@ -133,20 +133,34 @@ pub fn write_checked(
 /// Builds an untrained network of `arch` with initialisation `init` drawn
 /// from `seed` (the same seed always gives the same weights).
 pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Network> {
+    let tensors = untrained_tensors(&arch, init, seed)?;
+    Network::from_tensors(arch, tensors)
+}
+
+/// The tensors of [`untrained`]'s network, sorted by name (to export them, or
+/// to build the same network in another dtype).
+pub fn untrained_tensors(
+    arch: &Arch,
+    init: super::init::Init,
+    seed: u64,
+) -> NnResult<super::weights::NamedTensors> {
     arch.validate()?;
     let vm = candle_nn::VarMap::new();
     let vb =
         candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &candle_core::Device::Cpu);
     arch.build(vb)?;
     super::init::apply(&vm, init, seed)?;
-    let tensors: Vec<(String, candle_core::Tensor)> = vm
+    // Detached: a variable's tensor stays "tracked" through clones, and the
+    // frozen network's backward pass would then compute weight gradients.
+    let mut tensors: Vec<(String, candle_core::Tensor)> = vm
         .data()
         .lock()
         .expect("no poisoned lock")
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
         .collect();
-    Network::from_tensors(arch, tensors)
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(tensors)
 }
 
 /// Loads a model named the way experiment configurations and `--model` name
@@ -157,8 +171,9 @@ pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Net
 ///   assets fetch NAME`);
 /// * an untrained network `untrained:ARCH:INIT:SEED`, e.g.
 ///   `untrained:mlp:pytorch:1`, `untrained:cnn:kaiming-normal:2`,
-///   `untrained:lenet5:gaussian:0.05:3` (ARCH one of lenet5, mlp, cnn with
-///   default widths for inputs of `item_shape` and `classes` classes; INIT as
+///   `untrained:lenet5:gaussian:0.05:3`, `untrained:resnet18:pytorch:1`
+///   (ARCH one of [`super::arch::ARCH_NAMES`] with default widths for inputs
+///   of `item_shape` and `classes` classes, see [`Arch::from_name`]; INIT as
 ///   [`super::init::Init`] parses it);
 /// * a weights file written by `ismc train` (architecture in its metadata).
 pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<Network> {

@@ -2,11 +2,13 @@
 //! `VarBuilder` (so the same constructor loads weights or creates fresh
 //! ones), and [`Arch`], the serialisable choice among them.
 
+pub mod batch_norm;
 pub mod cnn;
 pub mod efficientnet_lite;
 pub mod lenet5;
 pub mod mlp;
 pub mod squeezenet;
+pub mod resnet;
 
 use candle_core::Module;
 use candle_nn::VarBuilder;
@@ -34,17 +36,27 @@ pub enum Arch {
     /// [`efficientnet_lite::EfficientNetLite`] (Lite0, ImageNet).
     #[serde(rename = "efficientnet-lite0")]
     EfficientnetLite0(efficientnet_lite::Config),
+    /// [`resnet::ResNet`] (ResNet-18 and -34, CIFAR- or ImageNet-shaped).
+    Resnet(resnet::Config),
 }
 
 /// Metadata key of the architecture JSON in safetensors files.
 pub const ARCH_METADATA_KEY: &str = "ismc.arch";
 
 /// Architecture names accepted by [`Arch::from_name`].
-pub const ARCH_NAMES: [&str; 3] = ["lenet5", "mlp", "cnn"];
+pub const ARCH_NAMES: [&str; 5] = ["lenet5", "mlp", "cnn", "resnet18", "resnet34"];
+
+/// Input sides from which `resnet18`/`resnet34` take the ImageNet stem
+/// (7×7/2 conv + max-pool, 4× downsampling before `layer1`); smaller inputs
+/// (CIFAR's 32, MNIST's 28) take the CIFAR stem.
+pub const RESNET_IMAGENET_STEM_MIN_SIDE: usize = 128;
 
 impl Arch {
     /// The default configuration of a named architecture for inputs of
-    /// `item_shape` (`[c, h, w]`) and `classes` classes.
+    /// `item_shape` (`[c, h, w]`) and `classes` classes. `resnet18` and
+    /// `resnet34` are CIFAR-shaped below [`RESNET_IMAGENET_STEM_MIN_SIDE`]
+    /// (e.g. `[3, 32, 32]`) and torchvision's ImageNet shape from there on
+    /// (e.g. `[3, 224, 224]`, with ImageNet normalisation for 3 channels).
     pub fn from_name(name: &str, item_shape: &[usize], classes: usize) -> NnResult<Self> {
         let (c, side) = match item_shape {
             [c, h, w] if h == w => (*c, *h),
@@ -74,6 +86,23 @@ impl Arch {
                 classes,
                 ..Default::default()
             }),
+            "resnet18" | "resnet34" => {
+                let imagenet = side >= RESNET_IMAGENET_STEM_MIN_SIDE;
+                let mut cfg = if imagenet {
+                    resnet::Config::imagenet(classes)
+                } else {
+                    resnet::Config::cifar(classes)
+                };
+                cfg.in_channels = c;
+                cfg.side = side;
+                if c != 3 {
+                    cfg.input_norm = resnet::InputNorm::None;
+                }
+                if name == "resnet34" {
+                    cfg.blocks = resnet::RESNET34_BLOCKS.to_vec();
+                }
+                Arch::Resnet(cfg)
+            }
             _ => {
                 return Err(NnError::UnknownName {
                     kind: "architecture",
@@ -94,6 +123,9 @@ impl Arch {
             Arch::Cnn(_) => "cnn",
             Arch::Squeezenet(_) => "squeezenet-1.1",
             Arch::EfficientnetLite0(_) => "efficientnet-lite0",
+            Arch::Resnet(c) if c.blocks == resnet::RESNET18_BLOCKS => "resnet18",
+            Arch::Resnet(c) if c.blocks == resnet::RESNET34_BLOCKS => "resnet34",
+            Arch::Resnet(_) => "resnet",
         }
     }
 
@@ -162,6 +194,11 @@ impl Arch {
                     return bad("efficientnet.classes", "0".into(), "expected at least 1");
                 }
             }
+            Arch::Resnet(c) => {
+                if let Some(why) = c.problem() {
+                    return bad("resnet", format!("{c:?}"), &why);
+                }
+            }
         }
         Ok(())
     }
@@ -175,6 +212,7 @@ impl Arch {
             Arch::Cnn(c) => (vec![c.in_channels, c.side, c.side], c.classes),
             Arch::Squeezenet(c) => (vec![3, c.side, c.side], c.classes),
             Arch::EfficientnetLite0(c) => (vec![3, c.side, c.side], c.classes),
+            Arch::Resnet(c) => (vec![c.in_channels, c.side, c.side], c.classes),
         };
         InputSpec {
             item_shape,
@@ -193,6 +231,7 @@ impl Arch {
             Arch::EfficientnetLite0(c) => {
                 Box::new(efficientnet_lite::EfficientNetLite::new(c, vb)?)
             }
+            Arch::Resnet(c) => Box::new(resnet::ResNet::new(c, vb)?),
         })
     }
 
