@@ -1,4 +1,4 @@
-//! `ismc demo`: the main job behind the README's first command — three quick
+//! `ismc demo`: the main job behind the README's first command — four quick
 //! experiments on the bundled assets, each a resumable run directory, and one
 //! combined report.
 
@@ -11,8 +11,8 @@ use ismc::experiment::{RunConfig, Shard};
 /// Arguments of `ismc demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Output directory: `lattice/`, `adversarial/`, `slices/` (run
-    /// directories) and the combined `report.md`.
+    /// Output directory: `lattice/`, `adversarial/`, `untrained/`,
+    /// `slices/` (run directories) and the combined `report.md`.
     #[arg(long, default_value = "report")]
     pub out: PathBuf,
 }
@@ -20,7 +20,7 @@ pub struct DemoArgs {
 /// The demo's experiments: (subdirectory, title, configuration text). The
 /// texts are the committed quick configurations, compiled in so that the
 /// demo runs from any directory.
-const PARTS: [(&str, &str, &str); 3] = [
+const PARTS: [(&str, &str, &str); 4] = [
     (
         "lattice",
         "Lattice percolation: p_c(d) for d = 2, 3, 4, 6, 8, 13",
@@ -32,16 +32,21 @@ const PARTS: [(&str, &str, &str); 3] = [
         include_str!("../../experiments/mnist-lenet5-adversarial-quick.toml"),
     ),
     (
+        "untrained",
+        "Synthetic modes of an untrained MLP joined by free bends (quick)",
+        include_str!("../../experiments/untrained-connectivity-quick.toml"),
+    ),
+    (
         "slices",
         "Slice percolation over k = 1..4 (quick)",
         include_str!("../../experiments/slice-percolation-quick.toml"),
     ),
 ];
 
-/// Runs the three experiments and writes `OUT/report.md`.
+/// Runs the experiments and writes `OUT/report.md`.
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let mut report = String::from(
-        "# ismc demo report\n\nThree short experiments on the bundled assets; each \
+        "# ismc demo report\n\nFour short experiments on the bundled assets; each \
          subdirectory is a run directory of `ismc run` (config.toml, manifest.json, \
          summary.json, CSV tables, figures/). Regenerate figures with \
          `ismc figures DIR`.\n\n",

@@ -7,8 +7,8 @@ pub mod cnn;
 pub mod efficientnet_lite;
 pub mod lenet5;
 pub mod mlp;
-pub mod squeezenet;
 pub mod resnet;
+pub mod squeezenet;
 
 use candle_core::Module;
 use candle_nn::VarBuilder;
