@@ -12,6 +12,7 @@ if [ -z "${ISMC:-}" ]; then
 fi
 "$ISMC" figures results/lattice-thresholds --out "$OUT" >/dev/null
 "$ISMC" figures results/mnist-lenet5-adversarial --out "$OUT/adversarial" >/dev/null
+"$ISMC" figures results/mnist-lenet5adv-adversarial --out "$OUT/adversarial-advtrained" >/dev/null
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 # A 2-D LeNet5 slice (stored by `ismc slice dense --model lenet5-mnist --a 0
