@@ -531,3 +531,38 @@ fn predict_rejects_non_images_and_reads_png_and_npy() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The single-measurement commands take an ImageNet model with `.npy`
+/// inputs (the model keeps its own shape), and refuse a data index into a
+/// data set of another shape, naming the fix.
+#[test]
+fn path_takes_imagenet_inputs_from_npy_and_refuses_mnist_indices() {
+    if !fetched() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c) = (dir.path().join("a.npy"), dir.path().join("c.npy"));
+    for (f, v) in [(&a, 0.25f32), (&c, 0.75f32)] {
+        let arr = ndarray::Array3::<f32>::from_elem((3, 227, 227), v);
+        ndarray_npy::write_npy(f, &arr).unwrap();
+    }
+    let pair = format!("{},{}", a.display(), c.display());
+    let out = ismc()
+        .args(["path", "--model", "squeezenet-1.1", "--pair", &pair])
+        .args(["--class", "967", "--points", "8", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["losses"].as_array().unwrap().len(), 8);
+    let out = ismc()
+        .args(["path", "--model", "squeezenet-1.1", "--pair", "0,1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("pass --data") && err.contains("154587"),
+        "{err}"
+    );
+}

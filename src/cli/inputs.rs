@@ -87,6 +87,19 @@ pub fn resolve(
 ) -> Result<Input, ismc::Error> {
     match r {
         InputRef::Item(i) => {
+            if data.item_len() != item_len {
+                return Err(ismc::Error::invalid(
+                    flag,
+                    i,
+                    format!(
+                        "is an item of `{}` (inputs of {} values), but the model takes \
+                         inputs of {item_len} values: pass --data with the model's data \
+                         set, or give a .npy file",
+                        data.name(),
+                        data.item_len()
+                    ),
+                ));
+            }
             if *i >= data.len() {
                 return Err(ismc::Error::invalid(
                     flag,
@@ -176,8 +189,11 @@ pub fn write_inputs_npy(
     ismc::atomic::write_atomic(path, &bytes)
 }
 
-/// The data set and model of a single-measurement command, checked to fit
-/// each other.
+/// The model and data set of a single-measurement command. The data set
+/// gives an untrained `untrained:ARCH:INIT:SEED` network its input shape and
+/// class count, and the items that indices name; a named or stored model
+/// keeps its own shape (e.g. an ImageNet model with `.npy` inputs), and
+/// [`resolve`] refuses indices into a data set of another shape.
 pub fn load_model_and_data(model: &str, data: &str) -> Result<(Network, Dataset), ismc::Error> {
     let data = nn(ismc::data::load(data))?;
     let net = nn(ismc::nn::zoo::load_spec(
@@ -185,18 +201,6 @@ pub fn load_model_and_data(model: &str, data: &str) -> Result<(Network, Dataset)
         data.item_shape(),
         data.classes(),
     ))?;
-    if net.spec().item_len() != data.item_len() {
-        return Err(ismc::Error::invalid(
-            "--model",
-            model,
-            format!(
-                "takes inputs of shape {:?} but `{}` holds items of shape {:?}",
-                net.spec().item_shape,
-                data.name(),
-                data.item_shape()
-            ),
-        ));
-    }
     Ok((net, data))
 }
 

@@ -269,6 +269,19 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             Slice::with_directions(&ea.values, &ec.values, &grid, &d, DirectionKind::Gradient)?
         }
         Directions::Pca => {
+            if data.item_len() != len {
+                return Err(ismc::Error::invalid(
+                    "--directions",
+                    "pca",
+                    format!(
+                        "needs a --data set of the model's input shape; `{}` has {} values \
+                         per item, the model takes {len}",
+                        data.name(),
+                        data.item_len()
+                    ),
+                )
+                .into());
+            }
             let n = a.pca_items.min(data.len());
             let idx: Vec<usize> = (0..n).collect();
             let d = principal_directions(&data.values(&idx), len, k - 1)?;
