@@ -566,3 +566,44 @@ fn path_takes_imagenet_inputs_from_npy_and_refuses_mnist_indices() {
         "{err}"
     );
 }
+
+/// `predict --save-npy` writes the images as the model sees them; `path` on
+/// those files measures CE at the endpoints that matches predict's own
+/// probability: CE(coffee, espresso) = −ln p(espresso).
+#[test]
+fn predict_saves_model_inputs_that_path_measures_consistently() {
+    if !fetched() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = ismc()
+        .args(["predict", "--model", "squeezenet-1.1", "coffee", "chelsea"])
+        .args(["--top", "1", "--json", "--save-npy"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let preds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(preds[0]["top"][0]["class"], 967);
+    let p = preds[0]["top"][0]["probability"].as_f64().unwrap();
+    let pair = format!(
+        "{},{}",
+        dir.path().join("coffee.npy").display(),
+        dir.path().join("chelsea.npy").display()
+    );
+    let out = ismc()
+        .args(["path", "--model", "squeezenet-1.1", "--pair", &pair])
+        .args(["--class", "967", "--points", "4", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ce = v["endpoint_losses"][0].as_f64().unwrap();
+    assert!(
+        (ce - (-p.ln())).abs() < 1e-4,
+        "CE {ce} vs −ln p {}",
+        -p.ln()
+    );
+    // chelsea is not an espresso: recorded as a warning, not an error.
+    assert!(!v["warnings"].as_array().unwrap().is_empty());
+}

@@ -28,6 +28,11 @@ pub struct PredictArgs {
     /// Print one JSON array, an object per image.
     #[arg(long)]
     pub json: bool,
+    /// Also write each image as the model sees it (resized, cropped, in
+    /// [0, 1], shape `item_shape`) to DIR/NAME.npy, for `ismc path`,
+    /// `bypass`, `attack` and `slice` (`--pair DIR/coffee.npy,…`).
+    #[arg(long, value_name = "DIR")]
+    pub save_npy: Option<std::path::PathBuf>,
 }
 
 /// One ranked class.
@@ -85,6 +90,20 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     for arg in &args.images {
         let path = nn(photos::resolve(arg))?;
         let x = nn(photos::input_for(&path, &spec.item_shape))?;
+        if let Some(dir) = &args.save_npy {
+            std::fs::create_dir_all(dir).map_err(|e| ismc::Error::Io {
+                path: dir.clone(),
+                source: e,
+            })?;
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+            super::inputs::write_inputs_npy(
+                &dir.join(format!("{stem}.npy")),
+                &x,
+                &spec.item_shape,
+            )?;
+        }
         let mut shape = vec![1];
         shape.extend_from_slice(&spec.item_shape);
         let t = candle_core::Tensor::from_vec(x, shape, &candle_core::Device::Cpu)?;
