@@ -24,11 +24,7 @@ where
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ismc-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut tmp = temp_file_in(dir, ".tmp")?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         fill(&mut w).map_err(|e| Error::io(path, e))?;
@@ -39,9 +35,39 @@ where
     Ok(())
 }
 
+/// A temporary file in `dir` (hidden, `.ismc-*SUFFIX`) created with the
+/// mode an ordinary file gets (`0o666` less the umask, so usually `0o644`),
+/// not tempfile's private `0o600`: results land in directories that others
+/// on a cluster read.
+pub fn temp_file_in(dir: &Path, suffix: &str) -> Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".ismc-").suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir).map_err(|e| Error::io(dir, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn results_are_readable_by_others_unless_the_umask_says_no() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        write_atomic(&p, b"{}").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // The same mode as a file made the ordinary way (0o666 less the
+        // umask), whatever the umask; tempfile alone would give 0o600.
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        assert_eq!(mode(&p), mode(&plain), "{:o}", mode(&p));
+    }
 
     #[test]
     fn writes_replace_atomically_and_leave_no_temp_files() {

@@ -78,11 +78,7 @@ pub fn save(figure: &impl Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".ismc-")
-        .suffix(".png")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let tmp = crate::atomic::temp_file_in(dir, ".png")?;
     {
         let root = BitMapBackend::new(tmp.path(), SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&png, e.to_string()))?;
