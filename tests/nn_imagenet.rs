@@ -8,6 +8,8 @@
 //! when the cache lacks them; `ismc assets fetch squeezenet-1.1
 //! efficientnet-lite0 photos` provides them.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -227,13 +229,7 @@ fn espresso_for_coffee_and_a_cat_for_chelsea() {
     }
 }
 
-fn loss64(model: &Network, x: &[f64], shape: &[usize], targets: &[u32]) -> Vec<f64> {
-    let t = Tensor::from_slice(x, shape, &Device::Cpu).unwrap();
-    ismc::nn::cross_entropy(&model.logits(&t).unwrap(), targets)
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
+use common::loss64;
 
 /// Central differences in f64 against the autograd gradient of the same
 /// f64 network (wrong targets give large gradients).
@@ -286,13 +282,7 @@ fn input_gradients_match_central_differences() {
             .unwrap();
         let n = 3 * side * side;
         for dir in 0..2u64 {
-            let v: Vec<f64> = (0..xv.len())
-                .map(|k| {
-                    (ismc::rng::mix64(dir * 1_000_003 + k as u64) >> 11) as f64
-                        / (1u64 << 53) as f64
-                        - 0.5
-                })
-                .collect();
+            let v = common::direction(dir, xv.len());
             let plus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a + h * b).collect();
             let minus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a - h * b).collect();
             let lp = loss64(&net, &plus, &shape, &targets);

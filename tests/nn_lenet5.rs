@@ -2,6 +2,8 @@
 //! logits against an independent numpy forward pass, input gradients against
 //! central finite differences.
 
+mod common;
+
 use candle_core::{DType, Device, Tensor};
 use ismc::nn::arch::{lenet5, Arch};
 use ismc::nn::weights::read_any;
@@ -74,14 +76,7 @@ fn f64_model(name: &str) -> Network {
         .unwrap()
 }
 
-fn loss64(model: &Network, x: &[f64], shape: &[usize], targets: &[u32]) -> Vec<f64> {
-    let t = Tensor::from_slice(x, shape, &Device::Cpu).unwrap();
-    let logits = model.logits(&t).unwrap();
-    ismc::nn::cross_entropy(&logits, targets)
-        .unwrap()
-        .to_vec1()
-        .unwrap()
-}
+use common::loss64;
 
 /// Central differences in f64 (h = 1e-7, where neither rounding nor the
 /// ReLU/max-pool kinks matter) against the autograd input gradient computed
@@ -123,13 +118,7 @@ fn input_gradients_match_central_differences() {
         let g: Vec<f64> = lg.grad.flatten_all().unwrap().to_vec1().unwrap();
         // Directional derivatives along fixed pseudo-random directions.
         for dir in 0..4u64 {
-            let v: Vec<f64> = (0..xv.len())
-                .map(|k| {
-                    (ismc::rng::mix64(dir * 1_000_003 + k as u64) >> 11) as f64
-                        / (1u64 << 53) as f64
-                        - 0.5
-                })
-                .collect();
+            let v = common::direction(dir, xv.len());
             let plus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a + h * b).collect();
             let minus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a - h * b).collect();
             let lp = loss64(&model, &plus, &shape, &targets);

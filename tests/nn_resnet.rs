@@ -3,6 +3,8 @@
 //! logits against an independent numpy forward pass
 //! (`scripts/resnet18_reference_logits.py`).
 
+mod common;
+
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
@@ -187,12 +189,7 @@ fn untrained_specs_are_seeded_and_shaped() {
 fn loss64(model: &Network, x: &[f64], n: usize, targets: &[u32]) -> Vec<f64> {
     let mut shape = vec![n];
     shape.extend(&model.spec().item_shape);
-    let t = Tensor::from_slice(x, shape, &Device::Cpu).unwrap();
-    let logits = model.forward_unchecked(&t).unwrap();
-    ismc::nn::cross_entropy(&logits, targets)
-        .unwrap()
-        .to_vec1()
-        .unwrap()
+    common::loss64(model, x, &shape, targets)
 }
 
 /// The input gradient of the CIFAR ResNet-18 (every kind of layer: strided
