@@ -210,17 +210,13 @@ fn load_pair(a: &PairArgs) -> anyhow::Result<(Network, Input, Input, u32)> {
     Ok((model, ea, ec, class))
 }
 
-/// Warnings for endpoints that are not low-loss, also printed on stderr.
+/// Warnings for endpoints that are not low-loss (the library's
+/// [`BarrierMetrics::endpoint_warnings`]), also printed on stderr.
 fn endpoint_warnings(b: &BarrierMetrics, threshold: f64) -> Vec<String> {
-    let w: Vec<String> = (0..2)
-        .filter(|&e| b.endpoint_losses[e] > threshold)
-        .map(|e| {
-            format!(
-                "endpoint {} has loss {:.4} > {threshold} (not a low-loss mode)",
-                ["A", "C"][e],
-                b.endpoint_losses[e]
-            )
-        })
+    let w: Vec<String> = b
+        .endpoint_warnings(threshold)
+        .iter()
+        .map(ToString::to_string)
         .collect();
     for line in &w {
         eprintln!("warning: {line}");

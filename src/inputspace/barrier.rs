@@ -52,7 +52,9 @@ impl std::fmt::Display for EndpointWarning {
         write!(
             f,
             "endpoint {} has loss {:.4} > {} (not a low-loss mode)",
-            self.endpoint, self.loss, self.threshold
+            ["A (α = 0)", "C (α = 1)"][self.endpoint.min(1)],
+            self.loss,
+            self.threshold
         )
     }
 }
@@ -109,13 +111,19 @@ impl BarrierMetrics {
 
     /// The first endpoint whose loss exceeds `threshold`, if any.
     pub fn endpoint_warning(&self, threshold: f64) -> Option<EndpointWarning> {
+        self.endpoint_warnings(threshold).into_iter().next()
+    }
+
+    /// Every endpoint whose loss exceeds `threshold` (start first).
+    pub fn endpoint_warnings(&self, threshold: f64) -> Vec<EndpointWarning> {
         (0..2)
-            .find(|&e| self.endpoint_losses[e] > threshold)
+            .filter(|&e| self.endpoint_losses[e] > threshold)
             .map(|endpoint| EndpointWarning {
                 endpoint,
                 loss: self.endpoint_losses[endpoint],
                 threshold,
             })
+            .collect()
     }
 }
 
@@ -148,6 +156,11 @@ mod tests {
         assert!(b.endpoint_warning(0.2).is_none());
         let w = b.endpoint_warning(0.05).unwrap();
         assert_eq!(w.endpoint, 0);
+        // Both endpoints (loss 0.1) are above 0.05; none is above 0.2.
+        let all = b.endpoint_warnings(0.05);
+        assert_eq!(all.iter().map(|w| w.endpoint).collect::<Vec<_>>(), [0, 1]);
+        assert!(all[1].to_string().starts_with("endpoint C"), "{}", all[1]);
+        assert!(b.endpoint_warnings(0.2).is_empty());
     }
 
     #[test]
