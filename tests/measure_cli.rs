@@ -218,6 +218,30 @@ fn flat_slice_dense_equals_invasion_and_writes_the_graph() {
     assert!(dense["path_max"].as_f64().unwrap() >= dense["minimax_barrier"].as_f64().unwrap());
     let text = std::fs::read_to_string(&g).unwrap();
     assert!(text.contains("<graphml"), "{text}");
+    // --out stores the field; the heatmap is drawn from it without the model.
+    let field = tmp.path().join("field");
+    let stored = json_of(
+        &[
+            &common[..],
+            &["--method", "dense", "--out", field.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(stored["minimax_barrier"], dense["minimax_barrier"]);
+    let stem = tmp.path().join("heat");
+    let out = ismc()
+        .args(["slice", "heatmap", "--field", field.to_str().unwrap()])
+        .args(["--out", stem.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
+    assert!(svg.contains("minimax path"));
+    assert!(tmp.path().join("heat.png").exists());
     for dirs in ["pca", "gradient"] {
         let v = json_of(&[&common[..], &["--directions", dirs]].concat());
         assert_eq!(v["directions"], dirs);

@@ -260,6 +260,22 @@ fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>> {
 }
 
 impl StoredField {
+    /// The record of a dense evaluation `eval` of `slice` (loss to `class`
+    /// of the model named `model`), ready to [`StoredField::save`].
+    pub fn of_evaluation(eval: FieldEvaluation, slice: Slice, class: u32, model: &str) -> Self {
+        StoredField {
+            meta: FieldMeta {
+                slice: slice.definition().clone(),
+                class,
+                evaluations: eval.evaluations,
+                seconds: eval.seconds,
+                model: model.to_string(),
+            },
+            field: eval.field,
+            slice,
+        }
+    }
+
     /// Writes `field.npy`, `axes.npy`, `endpoints.npy` and `slice.json` into
     /// `dir` (created if needed), each atomically.
     pub fn save(&self, dir: &Path) -> Result<()> {

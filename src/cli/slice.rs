@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ismc::bridge::field::{evaluate_dense, DenseOptions, FieldMeta, StoredField};
+use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::sweep_loss_order;
@@ -328,21 +328,11 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             write_graph(field, level, ia, ic, file, 200_000)?;
             out.insert("graph_level".into(), json!(level));
         }
+        let evaluations = eval.evaluations;
         if let Some(dir) = &a.out {
-            StoredField {
-                meta: FieldMeta {
-                    slice: slice.definition().clone(),
-                    class,
-                    evaluations: eval.evaluations,
-                    seconds: eval.seconds,
-                    model: a.model.clone(),
-                },
-                field: eval.field.clone(),
-                slice: slice.clone(),
-            }
-            .save(dir)?;
+            StoredField::of_evaluation(eval, slice.clone(), class, &a.model).save(dir)?;
         }
-        (sweep.minimax_barrier, path, eval.evaluations)
+        (sweep.minimax_barrier, path, evaluations)
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
         let r = invade(
@@ -465,25 +455,16 @@ fn dense(a: DenseArgs) -> anyhow::Result<ExitCode> {
     let ia = eval.field.index(slice.a_coords()) as u32;
     let ic = eval.field.index(slice.c_coords()) as u32;
     let sweep = sweep_loss_order(&eval.field, ia, ic, 400)?;
-    let stored = StoredField {
-        meta: FieldMeta {
-            slice: slice.definition().clone(),
-            class,
-            evaluations: eval.evaluations,
-            seconds: eval.seconds,
-            model: a.slice.model.clone(),
-        },
-        field: eval.field.clone(),
-        slice,
-    };
-    stored.save(&a.out)?;
+    let (evaluations, seconds, per_sec) =
+        (eval.evaluations, eval.seconds, eval.evaluations_per_sec());
+    StoredField::of_evaluation(eval, slice, class, &a.slice.model).save(&a.out)?;
     ismc::experiment::lattice_study::write_csv(&a.out.join("sweep.csv"), &sweep.curve)?;
     println!(
         "{}",
         json!({
-            "k": a.slice.k, "side": a.slice.side, "sites": eval.evaluations,
-            "evaluations": eval.evaluations, "seconds": eval.seconds,
-            "evaluations_per_sec": eval.evaluations_per_sec(),
+            "k": a.slice.k, "side": a.slice.side, "sites": evaluations,
+            "evaluations": evaluations, "seconds": seconds,
+            "evaluations_per_sec": per_sec,
             "minimax_barrier": sweep.minimax_barrier, "p_star": sweep.p_star,
             "spanning_fraction": sweep.spanning_fraction, "class": class,
         })
