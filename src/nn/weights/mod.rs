@@ -102,7 +102,45 @@ pub fn write_safetensors(
     };
     let bytes = safetensors::tensor::serialize(contiguous.iter().map(|(k, v)| (*k, v)), meta)
         .map_err(|e| NnError::corrupt(path, e.to_string()))?;
+    let bytes = canonical_header(bytes).map_err(|e| NnError::corrupt(path, e))?;
     crate::data::asset::write_file(path, &bytes)
+}
+
+/// Rewrites the JSON header of serialised safetensors with its
+/// `__metadata__` keys in sorted order.
+///
+/// The `safetensors` crate takes the metadata as a `HashMap` and writes it
+/// in hash order, which changes from process to process; sorting makes the
+/// file a pure function of the tensors and the metadata, so two runs of the
+/// same seeded training write byte-identical weights. Only key order
+/// changes, so the header keeps its length and every data offset stays.
+fn canonical_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .ok_or("serialised safetensors shorter than its 8-byte header length")?;
+    let header = bytes.get(8..8 + n).ok_or("header length beyond the end")?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| format!("header does not parse: {e}"))?;
+    if let Some(meta) = value
+        .get_mut("__metadata__")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+            std::mem::take(meta).into_iter().collect();
+        meta.extend(sorted);
+    }
+    let mut text = serde_json::to_vec(&value).expect("a JSON value serialises");
+    if text.len() > n {
+        return Err(format!(
+            "canonical header is {} bytes, longer than the original {n}",
+            text.len()
+        ));
+    }
+    // safetensors pads the header with spaces (to keep the data aligned).
+    text.resize(n, b' ');
+    bytes[8..8 + n].copy_from_slice(&text);
+    Ok(bytes)
 }
 
 /// The names and shapes of the parameters an architecture creates, found by
@@ -183,6 +221,41 @@ mod tests {
             matches!(e, NnError::Corrupt { .. }) && e.is_user_error(),
             "{e}"
         );
+    }
+
+    #[test]
+    fn safetensors_bytes_do_not_depend_on_hash_order() {
+        // Each HashMap has its own random hash order: with 20 keys, two maps
+        // iterate differently almost surely, so unsorted output would differ.
+        let dir = tempfile::tempdir().unwrap();
+        let t = Tensor::arange(0f32, 4.0, &Device::Cpu).unwrap();
+        let entries: Vec<(String, String)> = (0..20)
+            .map(|i| (format!("key{i:02}"), format!("value {i}")))
+            .collect();
+        let mut files = Vec::new();
+        for (n, order) in [entries.clone(), entries.iter().rev().cloned().collect()]
+            .into_iter()
+            .enumerate()
+        {
+            let meta: HashMap<String, String> = order.into_iter().collect();
+            let p = dir.path().join(format!("w{n}.safetensors"));
+            write_safetensors(
+                &p,
+                &[("b".into(), t.clone()), ("a".into(), t.clone())],
+                &meta,
+            )
+            .unwrap();
+            let (_, back) = read_any(&p).unwrap();
+            assert_eq!(back, meta);
+            files.push(std::fs::read(&p).unwrap());
+        }
+        assert_eq!(files[0], files[1]);
+        let text = String::from_utf8_lossy(&files[0]);
+        let positions: Vec<usize> = entries
+            .iter()
+            .map(|(k, _)| text.find(&format!("\"{k}\"")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     }
 
     #[test]
