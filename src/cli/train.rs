@@ -63,24 +63,16 @@ pub struct TrainArgs {
     pub snapshot_every: usize,
 }
 
-/// Items held out as test set from the 10,000 bundled MNIST digits.
-pub const MNIST_TEST_LEN: usize = 2_000;
-
 /// Runs `ismc train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     sync_threads();
-    let (train_set, test_set) = match args.data.as_str() {
-        "mnist" => nn(nn(ismc::data::load("mnist"))?.split(MNIST_TEST_LEN, args.seed))?,
-        "fashion-mnist" => (
-            nn(ismc::data::load("fashion-mnist-train"))?,
-            nn(ismc::data::load("fashion-mnist"))?,
-        ),
-        other => {
-            return Err(
-                ismc::Error::invalid("--data", other, "expected mnist or fashion-mnist").into(),
-            );
-        }
-    };
+    let (train_set, test_set) =
+        nn(ismc::data::train_test(&args.data, args.seed)).map_err(|e| match e {
+            ismc::Error::Nn(ismc::nn::NnError::UnknownName { name, .. }) => {
+                ismc::Error::invalid("--data", name, "expected mnist or fashion-mnist")
+            }
+            e => e,
+        })?;
     let arch = parse_arch(&args.arch, train_set.item_shape(), train_set.classes())?;
     let optimizer = match args.optimizer.as_str() {
         "adamw" => OptimizerKind::Adamw,

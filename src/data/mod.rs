@@ -217,6 +217,26 @@ pub fn load(name: &str) -> NnResult<Dataset> {
     }
 }
 
+/// Digits of the bundled 10,000 MNIST images held out as the test split
+/// by [`train_test`].
+pub const MNIST_HOLDOUT: usize = 2_000;
+
+/// The training and test splits used for training: for `mnist`, the bundled
+/// 10,000 digits with [`MNIST_HOLDOUT`] of them held out by a split seeded
+/// with `seed`; for `fashion-mnist`, its own 60,000 / 10,000 splits (`seed`
+/// unused).
+pub fn train_test(name: &str, seed: u64) -> NnResult<(Dataset, Dataset)> {
+    match name {
+        "mnist" => load("mnist")?.split(MNIST_HOLDOUT, seed),
+        "fashion-mnist" => Ok((load("fashion-mnist-train")?, load("fashion-mnist")?)),
+        other => Err(NnError::UnknownName {
+            kind: "training data set",
+            name: other.to_string(),
+            known: vec!["mnist".into(), "fashion-mnist".into()],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

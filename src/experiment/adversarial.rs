@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::Experiment;
+use super::runner::{Experiment, UnitFiles};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::inputspace::detector::roc_curve;
@@ -186,7 +186,7 @@ impl Experiment for AdversarialStudy {
         self.classes.iter().map(|c| format!("class-{c}")).collect()
     }
 
-    fn run_unit(&self, index: usize) -> Result<ClassUnitResult> {
+    fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<ClassUnitResult> {
         let class = self.classes[index];
         let seed = crate::rng::derive_seed(self.params.seed, &[0xAD, class as u64]);
         run_class_unit(&self.model, &self.data, &self.params.study, class, seed)

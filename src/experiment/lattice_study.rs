@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::Experiment;
+use super::runner::{Experiment, UnitFiles};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::lattice::{Boundary, Lattice};
@@ -325,7 +325,7 @@ impl Experiment for LatticeStudy {
             .collect()
     }
 
-    fn run_unit(&self, index: usize) -> Result<LatticeUnit> {
+    fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<LatticeUnit> {
         match self.jobs[index] {
             Job::Threshold { dim, kind } => {
                 let plan = ThresholdConfig {

@@ -11,12 +11,13 @@ pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
 pub mod slice_percolation;
+pub mod training;
 pub mod untrained_connectivity;
 
 use std::path::{Path, PathBuf};
 
 pub use config::{ExperimentConfig, ExperimentKind, RunConfig};
-pub use runner::{Experiment, RunOptions, RunOutcome, Shard};
+pub use runner::{Experiment, RunOptions, RunOutcome, Shard, UnitFiles};
 
 use crate::error::Result;
 
@@ -38,6 +39,10 @@ macro_rules! with_experiment {
             }
             ExperimentConfig::UntrainedConnectivity(c) => {
                 let $exp = untrained_connectivity::UntrainedConnectivity::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Training(c) => {
+                let $exp = training::Training::new(c.clone())?;
                 $body
             }
         }

@@ -29,6 +29,7 @@
 //! DIR/manifest.json    version, git revision, config hash, seed, threads,
 //!                      host, sessions (start/end), per-unit timings
 //! DIR/units/*.json     one file per finished unit
+//! DIR/artifacts/<id>/  files a unit writes besides its JSON (weights, …)
 //! DIR/summary.json     named metrics (written when every unit is done)
 //! DIR/*.csv, *.npy     tables and arrays
 //! DIR/figures/         PNG + SVG, redrawn from the stored files only
@@ -64,8 +65,10 @@ pub trait Experiment: Sync {
     fn units(&self) -> Vec<String>;
 
     /// Runs unit `index` (its position in [`Experiment::units`]). Seeds must
-    /// derive from the configuration and `index` only.
-    fn run_unit(&self, index: usize) -> Result<Self::Output>;
+    /// derive from the configuration and `index` only. Files that do not
+    /// belong in the JSON output (trained weights, large arrays) go into
+    /// `files`, the unit's own directory.
+    fn run_unit(&self, index: usize, files: &UnitFiles) -> Result<Self::Output>;
 
     /// Writes the tables and `summary.json` into `dir` from every unit's
     /// output, in unit order.
@@ -144,10 +147,57 @@ pub struct RunOptions<'a> {
 }
 
 const UNITS: &str = "units";
+const ARTIFACTS: &str = "artifacts";
 
 /// Path of unit `id`'s output in `dir`.
 pub fn unit_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(UNITS).join(format!("{id}.json"))
+}
+
+/// Directory of unit `id`'s artefacts in `dir`.
+pub fn artifact_dir(dir: &Path, id: &str) -> PathBuf {
+    dir.join(ARTIFACTS).join(id)
+}
+
+/// The directory in which one unit writes its artefacts:
+/// `DIR/artifacts/<id>/`, created on first use.
+///
+/// The runner writes the unit's JSON only after [`Experiment::run_unit`]
+/// returns, so a unit whose JSON exists has all its artefacts; a unit killed
+/// half-way has no JSON, and its artefact directory is emptied before it
+/// runs again. Write artefacts atomically too (e.g. with
+/// [`crate::atomic::write_atomic`]) so a reader never sees half a file.
+#[derive(Debug, Clone)]
+pub struct UnitFiles {
+    dir: PathBuf,
+}
+
+impl UnitFiles {
+    /// The artefact directory of unit `id` of the run in `run_dir`.
+    pub fn new(run_dir: &Path, id: &str) -> Self {
+        UnitFiles {
+            dir: artifact_dir(run_dir, id),
+        }
+    }
+
+    /// The directory, created if missing.
+    pub fn dir(&self) -> Result<&Path> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        Ok(&self.dir)
+    }
+
+    /// Path of artefact `name` (the directory is created).
+    pub fn path(&self, name: &str) -> Result<PathBuf> {
+        Ok(self.dir()?.join(name))
+    }
+
+    /// Removes what an interrupted run of this unit left.
+    fn clear(&self) -> Result<()> {
+        if self.dir.exists() {
+            std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs (or resumes) `exp` configured by `cfg` in `opts.out`.
@@ -181,7 +231,9 @@ pub fn run<E: Experiment>(exp: &E, cfg: &RunConfig, opts: &RunOptions) -> Result
             return Ok(());
         }
         let t = Instant::now();
-        let out = exp.run_unit(i)?;
+        let files = UnitFiles::new(opts.out, &ids[i]);
+        files.clear()?;
+        let out = exp.run_unit(i, &files)?;
         let json = serde_json::to_vec(&out).map_err(|e| Error::Numerical {
             context: format!("unit {}", ids[i]),
             reason: format!("output not serialisable: {e}"),
@@ -285,8 +337,14 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
                 continue;
             }
             if let Some(prev) = sources.get(id.as_str()) {
-                let (a, b) = (read(prev)?, read(&path)?);
-                if a != b {
+                let prev_dir = prev
+                    .parent()
+                    .and_then(Path::parent)
+                    .expect("DIR/units/ID.json");
+                let same = read(prev)? == read(&path)?
+                    && tree_files(&artifact_dir(prev_dir, id))?
+                        == tree_files(&artifact_dir(dir, id))?;
+                if !same {
                     return Err(Error::InvalidFile {
                         path,
                         reason: format!("unit {id} differs from {}", prev.display()),
@@ -333,6 +391,15 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
     for (id, src) in &sources {
         let dst = unit_path(out, id);
         if src != &dst {
+            let src_dir = src
+                .parent()
+                .and_then(Path::parent)
+                .expect("DIR/units/ID.json");
+            let files = UnitFiles::new(out, id);
+            files.clear()?;
+            for (rel, bytes) in tree_files(&artifact_dir(src_dir, id))? {
+                write_atomic(&files.dir()?.join(rel), &bytes)?;
+            }
             write_atomic(&dst, &read(src)?)?;
         }
     }
@@ -353,6 +420,30 @@ fn remove_stale_temporaries(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every file under `root` (relative path, bytes), sorted; empty when
+/// `root` does not exist.
+fn tree_files(root: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+        for e in entries {
+            let path = e.map_err(|e| Error::io(dir, e))?.path();
+            if path.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+                out.push((rel, read(&path)?));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if root.is_dir() {
+        walk(root, root, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

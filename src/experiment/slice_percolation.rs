@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adversarial::prefix;
 use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::Experiment;
+use super::runner::{Experiment, UnitFiles};
 use crate::bridge::study::{
     run_unit, summarise, Nested, NullSummary, SliceRecord, SliceStudyConfig, SliceSummary,
 };
@@ -296,7 +296,7 @@ impl Experiment for SlicePercolation {
             .collect()
     }
 
-    fn run_unit(&self, index: usize) -> Result<PairSlices> {
+    fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<PairSlices> {
         let (mi, kind, j) = &self.units[index];
         let model = &self.models[*mi];
         let name = &self.params.models[*mi];

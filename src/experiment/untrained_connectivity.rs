@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adversarial::prefix;
 use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::Experiment;
+use super::runner::{Experiment, UnitFiles};
 use crate::error::{Error, Result};
 use crate::inputspace::bypass::{bypass_many, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{synthesize, FvoConfig};
@@ -287,7 +287,7 @@ impl Experiment for UntrainedConnectivity {
             .collect()
     }
 
-    fn run_unit(&self, index: usize) -> Result<PairRounds> {
+    fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<PairRounds> {
         let (mi, j) = self.unit(index);
         let model = &self.models[mi];
         let name = &self.params.models[mi];

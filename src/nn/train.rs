@@ -6,10 +6,15 @@
 //! [`TrainConfig::for_arch`] holds each architecture's default recipe; the
 //! small CNN's is tuned for the bundled MNIST digits (see its docs).
 //!
-//! The algorithm is [`TrainConfig`]; [`train`] owns the loop and writes every
-//! file atomically, so an interrupted run leaves only complete files.
+//! The algorithm is [`TrainConfig`]; [`fit`] owns the loop and reports to a
+//! [`TrainObserver`] before the first step, after every step and after every
+//! epoch, handing it a [`Snapshot`] of the weights as they stand. [`train`]
+//! is `fit` with the observer that writes snapshots and the log, every file
+//! atomically, so an interrupted run leaves only complete files; experiments
+//! use other observers (barriers measured during training).
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
@@ -21,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::arch::{Arch, BoxedModule, ARCH_METADATA_KEY};
 use super::eval::{evaluate, EvalReport};
 use super::init::{self, Init};
-use super::{cross_entropy, Classifier, InputSpec, NnError, NnResult};
+use super::{cross_entropy, Classifier, InputSpec, Network, NnError, NnResult};
 use crate::data::Dataset;
 use crate::progress::{NoProgress, Progress};
 use crate::rng::{stream, unit_rng};
@@ -201,16 +206,143 @@ fn var_tensors(vm: &VarMap) -> Vec<(String, Tensor)> {
     v
 }
 
-fn save(vm: &VarMap, arch: &Arch, path: &Path, step: usize) -> NnResult<()> {
+fn save_tensors(
+    tensors: &[(String, Tensor)],
+    arch: &Arch,
+    path: &Path,
+    step: usize,
+) -> NnResult<()> {
     let meta = HashMap::from([
         (ARCH_METADATA_KEY.to_string(), arch.to_json()),
         ("ismc.step".to_string(), step.to_string()),
     ]);
-    super::weights::write_safetensors(path, &var_tensors(vm), &meta)
+    super::weights::write_safetensors(path, tensors, &meta)
 }
 
-/// Shifts each image of `pixels` (items of `shape` = `[c, h, w]`) by a random
-/// offset in `-s..=s` per axis, filling with 0.
+/// The weights of a network in training, as they stand after `step`
+/// optimiser steps; handed to a [`TrainObserver`], valid during the call.
+pub struct Snapshot<'a> {
+    vm: &'a VarMap,
+    arch: &'a Arch,
+    step: usize,
+}
+
+impl Snapshot<'_> {
+    /// Optimiser steps taken so far (0: the initialisation).
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> &Arch {
+        self.arch
+    }
+
+    /// A copy of the parameters, sorted by name (later steps do not change it).
+    pub fn tensors(&self) -> NnResult<Vec<(String, Tensor)>> {
+        var_tensors(self.vm)
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.copy()?)))
+            .collect()
+    }
+
+    /// A frozen network with these weights, for measurements through the
+    /// [`Classifier`] trait (input gradients included).
+    pub fn network(&self) -> NnResult<Network> {
+        Network::from_tensors(self.arch.clone(), self.tensors()?)
+    }
+
+    /// Writes these weights as safetensors (architecture and step as
+    /// metadata), atomically.
+    pub fn save(&self, path: &Path) -> NnResult<()> {
+        save_tensors(&var_tensors(self.vm), self.arch, path, self.step)
+    }
+}
+
+/// Watches a training run. Every method may stop it by returning
+/// [`ControlFlow::Break`]; [`fit`] then returns what it has so far.
+pub trait TrainObserver {
+    /// Called once before the first step (`model.step() == 0`) and after
+    /// every optimiser step.
+    fn after_step(&mut self, _model: &Snapshot<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    /// Called after every epoch, with the log up to and including it.
+    fn after_epoch(&mut self, _log: &TrainLog, _model: &Snapshot<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// An observer that watches nothing.
+pub struct NoObserver;
+
+impl TrainObserver for NoObserver {}
+
+/// The result of [`fit`]: the log and the final weights.
+pub struct Trained {
+    /// Per-epoch figures (`snapshots` empty: files are the observer's).
+    pub log: TrainLog,
+    /// The final parameters, sorted by name.
+    pub tensors: Vec<(String, Tensor)>,
+    /// Optimiser steps taken.
+    pub steps: usize,
+}
+
+impl Trained {
+    /// A frozen network with the final weights.
+    pub fn network(&self) -> NnResult<Network> {
+        Network::from_tensors(self.log.config.arch.clone(), self.tensors.clone())
+    }
+
+    /// Writes the final weights as safetensors (architecture and step as
+    /// metadata), atomically.
+    pub fn save(&self, path: &Path) -> NnResult<()> {
+        save_tensors(&self.tensors, &self.log.config.arch, path, self.steps)
+    }
+}
+
+/// The observer of [`train`]: snapshots every `every` steps and the log
+/// after every epoch, as files under `out`.
+struct FileObserver<'a> {
+    out: &'a Path,
+    every: usize,
+    snapshots: Vec<(usize, String)>,
+    error: Option<NnError>,
+}
+
+impl FileObserver<'_> {
+    fn attempt(&mut self, r: NnResult<()>) -> ControlFlow<()> {
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+}
+
+impl TrainObserver for FileObserver<'_> {
+    fn after_step(&mut self, model: &Snapshot<'_>) -> ControlFlow<()> {
+        let step = model.step();
+        if self.every == 0 || step == 0 || step % self.every != 0 {
+            return ControlFlow::Continue(());
+        }
+        let rel = format!("snapshots/step-{step:07}.safetensors");
+        let r = model.save(&self.out.join(&rel));
+        self.snapshots.push((step, rel));
+        self.attempt(r)
+    }
+
+    fn after_epoch(&mut self, log: &TrainLog, _model: &Snapshot<'_>) -> ControlFlow<()> {
+        let mut log = log.clone();
+        log.snapshots = self.snapshots.clone();
+        let r = write_log(&self.out.join("log.json"), &log);
+        self.attempt(r)
+    }
+}
+
 fn shift_batch(values: &mut [f32], shape: &[usize], s: usize, rng: &mut impl Rng) {
     let (c, h, w) = (shape[0], shape[1], shape[2]);
     let item = c * h * w;
@@ -304,15 +436,17 @@ fn warp(img: &[f32], out: &mut [f32], shape: &[usize], theta: f64, f: f64, t: (f
 }
 
 /// Trains `cfg.arch` on `train_set`, evaluating on `test_set` after each
-/// epoch; writes `out/model.safetensors`, `out/log.json` (after every epoch)
-/// and `out/snapshots/step-NNNNNNN.safetensors`.
-pub fn train(
+/// epoch, and reports to `observer` (see [`TrainObserver`]). Writes no file.
+///
+/// Deterministic: the weights and the log (all but `seconds`) depend only on
+/// `cfg` and the data, not on the thread count.
+pub fn fit(
     cfg: &TrainConfig,
     train_set: &Dataset,
     test_set: &Dataset,
-    out: &Path,
     progress: &dyn Progress,
-) -> NnResult<TrainLog> {
+    observer: &mut dyn TrainObserver,
+) -> NnResult<Trained> {
     cfg.validate()?;
     let spec = cfg.arch.spec();
     for d in [train_set, test_set] {
@@ -362,7 +496,6 @@ pub fn train(
         }
     };
 
-    let model_file = "model.safetensors".to_string();
     let mut log = TrainLog {
         crate_version: env!("CARGO_PKG_VERSION").to_string(),
         config: cfg.clone(),
@@ -370,10 +503,25 @@ pub fn train(
         test_data: (test_set.name().to_string(), test_set.len()),
         epochs: Vec::new(),
         snapshots: Vec::new(),
-        model_file: model_file.clone(),
+        model_file: MODEL_FILE.to_string(),
+    };
+    let snapshot = |step| Snapshot {
+        vm: &vm,
+        arch: &cfg.arch,
+        step,
+    };
+    let done = |log: TrainLog, steps| -> NnResult<Trained> {
+        Ok(Trained {
+            log,
+            tensors: snapshot(steps).tensors()?,
+            steps,
+        })
     };
     progress.set_total(total_steps as u64);
     let mut step = 0usize;
+    if observer.after_step(&snapshot(0)).is_break() {
+        return done(log, 0);
+    }
     for epoch in 1..=cfg.epochs {
         let t0 = std::time::Instant::now();
         let mut order: Vec<usize> = (0..train_set.len()).collect();
@@ -421,10 +569,8 @@ pub fn train(
             correct += pred.iter().zip(&targets).filter(|(p, t)| p == t).count();
             step += 1;
             progress.advance(1);
-            if cfg.snapshot_every > 0 && step % cfg.snapshot_every == 0 {
-                let rel = format!("snapshots/step-{step:07}.safetensors");
-                save(&vm, &cfg.arch, &out.join(&rel), step)?;
-                log.snapshots.push((step, rel));
+            if observer.after_step(&snapshot(step)).is_break() {
+                return done(log, step);
             }
         }
         let live = Live {
@@ -445,9 +591,41 @@ pub fn train(
             seconds: t0.elapsed().as_secs_f64(),
         });
         progress.set_message(format!("epoch {epoch}: test {:.2}%", 100.0 * accuracy));
-        write_log(&out.join("log.json"), &log)?;
+        if observer.after_epoch(&log, &snapshot(step)).is_break() {
+            return done(log, step);
+        }
     }
-    save(&vm, &cfg.arch, &out.join(&model_file), step)?;
+    done(log, step)
+}
+
+/// File name of the final weights written by [`train`].
+pub const MODEL_FILE: &str = "model.safetensors";
+
+/// Trains `cfg.arch` on `train_set`, evaluating on `test_set` after each
+/// epoch; writes `out/model.safetensors`, `out/log.json` (after every epoch)
+/// and, every `cfg.snapshot_every` steps,
+/// `out/snapshots/step-NNNNNNN.safetensors`.
+pub fn train(
+    cfg: &TrainConfig,
+    train_set: &Dataset,
+    test_set: &Dataset,
+    out: &Path,
+    progress: &dyn Progress,
+) -> NnResult<TrainLog> {
+    let mut files = FileObserver {
+        out,
+        every: cfg.snapshot_every,
+        snapshots: Vec::new(),
+        error: None,
+    };
+    let trained = fit(cfg, train_set, test_set, progress, &mut files)?;
+    if let Some(e) = files.error {
+        return Err(e);
+    }
+    trained.save(&out.join(MODEL_FILE))?;
+    let mut log = trained.log;
+    log.snapshots = files.snapshots;
+    write_log(&out.join("log.json"), &log)?;
     Ok(log)
 }
 
