@@ -268,3 +268,36 @@ fn training_quick_writes_identical_weights_for_any_thread_count_and_merged_shard
         assert!(d1.join(f).exists(), "{f}");
     }
 }
+
+#[test]
+fn evaluation_quick_reports_accuracy_with_interval_and_a_consistent_confusion_matrix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("eval");
+    let s = run("experiments/evaluation-quick.toml", &dir, 2);
+    let acc = s["accuracy"]["lenet5-mnist"]["mnist"].as_f64().unwrap();
+    // Issue 3's acceptance for the clean advertorch LeNet5.
+    assert!(acc >= 0.985, "{acc}");
+    let ci = &s["accuracy_ci"]["lenet5-mnist"]["mnist"];
+    let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+    // 95 % of 10,000 Bernoulli trials: about ±2·√(p(1−p)/n) ≈ ±0.2 %.
+    assert!(lo < acc && acc < hi && hi - lo < 0.005, "[{lo}, {hi}]");
+    // The confusion matrix: 10,000 and 2,000 items, its diagonal the
+    // accuracy.
+    let mut reader = csv::Reader::from_path(dir.join("confusion.csv")).unwrap();
+    let (mut total, mut diag) = (
+        std::collections::BTreeMap::<String, u64>::new(),
+        std::collections::BTreeMap::<String, u64>::new(),
+    );
+    for r in reader.records() {
+        let r = r.unwrap();
+        let count: u64 = r[4].parse().unwrap();
+        *total.entry(r[1].to_string()).or_default() += count;
+        if r[2] == r[3] {
+            *diag.entry(r[1].to_string()).or_default() += count;
+        }
+    }
+    assert_eq!(total["mnist"], 10_000);
+    assert_eq!(total["mnist-holdout:1"], 2_000);
+    assert_eq!(diag["mnist"] as f64 / 10_000.0, acc);
+    assert!(dir.join("figures/per-class-accuracy.svg").exists());
+}

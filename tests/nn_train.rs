@@ -128,6 +128,9 @@ fn train_mnist(arch: &str, epochs: usize, shift: usize) -> f64 {
 #[test]
 #[ignore = "trains for about 3 minutes"]
 fn mlp_reaches_97_percent_on_the_mnist_hold_out() {
+    // The MLP's default recipe, as `ismc train --arch mlp` runs it.
+    let recipe = TrainConfig::for_arch(Arch::from_name("mlp", &[1, 28, 28], 10).unwrap(), 1);
+    assert_eq!((recipe.epochs, recipe.shift), (30, 2));
     let acc = train_mnist("mlp", 30, 2);
     assert!(acc >= 0.97, "MLP hold-out accuracy {acc}");
 }

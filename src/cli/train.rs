@@ -21,7 +21,7 @@ pub struct TrainArgs {
     /// seeded from --seed) or `fashion-mnist` (its own 60k/10k splits).
     #[arg(long, default_value = "mnist")]
     pub data: String,
-    /// Epochs [default: the architecture's recipe: 30 for cnn, else 10].
+    /// Epochs [default: the architecture's recipe: 30 for cnn and mlp, else 10].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Mini-batch size [default: 64].
@@ -41,7 +41,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "pytorch")]
     pub init: String,
     /// Random translation of training images by up to this many pixels
-    /// [default: 2 for cnn, else 0].
+    /// [default: 2 for cnn and mlp, else 0].
     #[arg(long)]
     pub shift: Option<usize>,
     /// Random rotation of training images by up to this many degrees

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::adversarial::AdversarialParams;
+use super::evaluation::EvaluationParams;
 use super::lattice_study::LatticeStudyConfig;
 use super::slice_percolation::SliceParams;
 use super::training::TrainingParams;
@@ -49,16 +50,20 @@ pub enum ExperimentKind {
     /// Training runs, with barriers measured during training
     /// ([`TrainingParams`]).
     Training,
+    /// Accuracy, intervals and confusion of models on data sets
+    /// ([`EvaluationParams`]).
+    Evaluation,
 }
 
 impl ExperimentKind {
     /// Every kind, for error messages and help.
-    pub const ALL: [ExperimentKind; 5] = [
+    pub const ALL: [ExperimentKind; 6] = [
         ExperimentKind::Lattice,
         ExperimentKind::Adversarial,
         ExperimentKind::SlicePercolation,
         ExperimentKind::UntrainedConnectivity,
         ExperimentKind::Training,
+        ExperimentKind::Evaluation,
     ];
 
     /// The name used in `kind = "…"`.
@@ -69,6 +74,7 @@ impl ExperimentKind {
             ExperimentKind::SlicePercolation => "slice-percolation",
             ExperimentKind::UntrainedConnectivity => "untrained-connectivity",
             ExperimentKind::Training => "training",
+            ExperimentKind::Evaluation => "evaluation",
         }
     }
 
@@ -97,6 +103,8 @@ pub enum ExperimentConfig {
     UntrainedConnectivity(UntrainedParams),
     /// `kind = "training"`.
     Training(TrainingParams),
+    /// `kind = "evaluation"`.
+    Evaluation(EvaluationParams),
 }
 
 impl ExperimentConfig {
@@ -108,6 +116,7 @@ impl ExperimentConfig {
             ExperimentConfig::SlicePercolation(c) => c.seed,
             ExperimentConfig::UntrainedConnectivity(c) => c.seed,
             ExperimentConfig::Training(c) => c.seed,
+            ExperimentConfig::Evaluation(c) => c.seed,
         }
     }
 
@@ -119,6 +128,7 @@ impl ExperimentConfig {
             ExperimentConfig::SlicePercolation(c) => c.validate(),
             ExperimentConfig::UntrainedConnectivity(c) => c.validate(),
             ExperimentConfig::Training(c) => c.validate(),
+            ExperimentConfig::Evaluation(c) => c.validate(),
         }
     }
 }
@@ -217,6 +227,10 @@ impl RunConfig {
             ExperimentKind::Training => {
                 let t: Typed<TrainingParams> = typed(text)?;
                 (t.description, ExperimentConfig::Training(t.params))
+            }
+            ExperimentKind::Evaluation => {
+                let t: Typed<EvaluationParams> = typed(text)?;
+                (t.description, ExperimentConfig::Evaluation(t.params))
             }
         };
         experiment.validate()?;

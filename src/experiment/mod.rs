@@ -7,6 +7,7 @@
 
 pub mod adversarial;
 pub mod config;
+pub mod evaluation;
 pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
@@ -43,6 +44,10 @@ macro_rules! with_experiment {
             }
             ExperimentConfig::Training(c) => {
                 let $exp = training::Training::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Evaluation(c) => {
+                let $exp = evaluation::Evaluation::new(c.clone())?;
                 $body
             }
         }

@@ -769,20 +769,23 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     if steps.is_empty() {
         return Ok(written);
     }
-    let column = |run: &str, f: fn(&StepRow) -> Option<f64>| -> Vec<(f64, f64)> {
+    // The first batches change the barriers most: every figure is drawn for
+    // the whole schedule and, as `*-early`, for the first EARLY_STEPS steps.
+    const EARLY_STEPS: usize = 100;
+    let column = |run: &str, f: fn(&StepRow) -> Option<f64>, last: usize| -> Vec<(f64, f64)> {
         steps
             .iter()
-            .filter(|s| s.run == run)
+            .filter(|s| s.run == run && s.step <= last)
             .filter_map(|s| f(s).map(|v| (s.step as f64, v)))
             .collect()
     };
     type Column = (&'static str, fn(&StepRow) -> Option<f64>);
-    let draw = |name: &str, title: &str, cols: &[Column]| -> Result<(PathBuf, PathBuf)> {
+    let draw = |name: &str, title: &str, cols: &[Column], last: usize| {
         let series = runs
             .iter()
             .flat_map(|r| {
                 cols.iter()
-                    .map(|(what, f)| series_of(format!("{r}: {what}"), column(r, *f)))
+                    .map(|(what, f)| series_of(format!("{r}: {what}"), column(r, *f, last)))
                     .collect::<Vec<_>>()
             })
             .filter(|s| !s.points.is_empty())
@@ -797,25 +800,28 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         };
         crate::plot::save(&fig, &out.join(name))
     };
-    let (a, b) = draw(
-        "barrier-evolution",
-        "Straight-path barriers between real test images during training",
-        &[
-            ("same class", |s| s.real_barrier_max),
-            ("across classes", |s| s.cross_barrier_max),
-        ],
-    )?;
-    written.extend([a, b]);
+    let real: [Column; 2] = [
+        ("same class", |s| s.real_barrier_max),
+        ("across classes", |s| s.cross_barrier_max),
+    ];
+    let fvo: [Column; 2] = [
+        ("straight", |s| s.fvo_linear_barrier_max),
+        ("bent", |s| s.fvo_bent_barrier_max),
+    ];
+    let real_title = "Straight-path barriers between real test images during training";
+    let fvo_title = "Barriers between synthetic (FVO) inputs during training";
+    let mut figures = vec![("barrier-evolution", real_title, &real)];
     if steps.iter().any(|s| s.fvo_linear_barrier_max.is_some()) {
-        let (a, b) = draw(
-            "fvo-barrier-evolution",
-            "Barriers between synthetic (FVO) inputs during training",
-            &[
-                ("straight", |s| s.fvo_linear_barrier_max),
-                ("bent", |s| s.fvo_bent_barrier_max),
-            ],
-        )?;
+        figures.push(("fvo-barrier-evolution", fvo_title, &fvo));
+    }
+    for (name, title, cols) in figures {
+        let (a, b) = draw(name, title, cols, usize::MAX)?;
         written.extend([a, b]);
+        if steps.iter().any(|s| s.step > EARLY_STEPS) {
+            let early_title = format!("{title} (first {EARLY_STEPS} steps)");
+            let (a, b) = draw(&format!("{name}-early"), &early_title, cols, EARLY_STEPS)?;
+            written.extend([a, b]);
+        }
     }
     Ok(written)
 }

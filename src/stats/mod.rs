@@ -62,6 +62,22 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     }
 }
 
+/// The Wilson score interval of a binomial proportion: `k` successes in
+/// `n` trials, `z` standard normal quantiles wide (1.96 for 95 %). Unlike
+/// `p ± z·√(p(1−p)/n)` it stays inside [0, 1] and does not collapse to a
+/// point when `k` is 0 or `n`, as it does for accuracies near 100 %.
+pub fn wilson_interval(k: u64, n: u64, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (k, n) = (k as f64, n as f64);
+    let p = k / n;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = z / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +96,23 @@ mod tests {
         assert_eq!(quantile(&v, 0.0), 1.0);
         assert_eq!(quantile(&v, 1.0), 4.0);
         assert_eq!(quantile(&v, 0.5), 2.5);
+    }
+
+    #[test]
+    fn wilson_interval_matches_published_values() {
+        // Newcombe (1998), Table I: 81 of 263 → 0.2553–0.3662 (95 %); and
+        // 0 of 10 → 0–0.2775.
+        let (lo, hi) = wilson_interval(81, 263, 1.959964);
+        assert!(
+            (lo - 0.2553).abs() < 1e-4 && (hi - 0.3662).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson_interval(0, 10, 1.959964);
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 1e-4, "{hi}");
+        let (lo, hi) = wilson_interval(10, 10, 1.959964);
+        assert!(
+            (lo - 0.7225).abs() < 1e-4 && (hi - 1.0).abs() < 1e-12,
+            "{lo} {hi}"
+        );
     }
 }
