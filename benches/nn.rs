@@ -3,7 +3,9 @@
 //! 784-256-256-10 at batch 256 (MNIST digits), and an untrained CIFAR-shaped
 //! ResNet-18 (`untrained:resnet18:pytorch:1`, 3×32×32 uniform noise) at
 //! batch [`RESNET_BATCH`] — about 0.56 GFLOP per input forward, so a batch
-//! of 256 would take seconds per iteration; and at batch 16 (all threads)
+//! of 256 would take seconds per iteration; the fetched small MNIST CNN
+//! `mnist-cnn-small` at batch 256 (skipped with a note when not fetched);
+//! and at batch 16 (all threads)
 //! for the fetched ImageNet models `squeezenet-1.1` and `efficientnet-lite0`
 //! on the fetched photos (group `imagenet/…`, skipped with a note when not
 //! fetched). Run with `cargo bench --bench nn`; criterion reports inputs/s
@@ -88,7 +90,7 @@ fn bench(c: &mut Criterion) {
     let cifar = cifar_batch();
     let resnet =
         ismc::nn::zoo::load_spec("untrained:resnet18:pytorch:1", &[3, 32, 32], 10).unwrap();
-    let models: Vec<(&str, Network, &Batch)> = vec![
+    let mut models: Vec<(&str, Network, &Batch)> = vec![
         (
             "lenet5",
             ismc::nn::zoo::load_named("lenet5-mnist").unwrap(),
@@ -97,6 +99,10 @@ fn bench(c: &mut Criterion) {
         ("mlp-784-256-256-10", untrained_mlp(), &mnist),
         ("resnet18-cifar", resnet, &cifar),
     ];
+    match ismc::nn::zoo::load_spec("mnist-cnn-small", &[1, 28, 28], 10) {
+        Ok(m) => models.push(("mnist-cnn-small", m, &mnist)),
+        Err(e) => eprintln!("skipping mnist-cnn-small: {e}"),
+    }
     for threads in [1usize, 2] {
         // candle's matrix products read RAYON_NUM_THREADS; the pool bounds the rest.
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());

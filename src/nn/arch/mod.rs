@@ -4,6 +4,7 @@
 
 pub mod batch_norm;
 pub mod cnn;
+pub mod cnn_small;
 pub mod efficientnet_lite;
 pub mod lenet5;
 pub mod mlp;
@@ -38,6 +39,9 @@ pub enum Arch {
     EfficientnetLite0(efficientnet_lite::Config),
     /// [`resnet::ResNet`] (ResNet-18 and -34, CIFAR- or ImageNet-shaped).
     Resnet(resnet::Config),
+    /// [`cnn_small::CnnSmall`] (the small MNIST CNN of PyPI
+    /// `digit-recognizer-py`).
+    CnnSmall(cnn_small::Config),
 }
 
 /// Metadata key of the architecture JSON in safetensors files.
@@ -126,6 +130,7 @@ impl Arch {
             Arch::Resnet(c) if c.blocks == resnet::RESNET18_BLOCKS => "resnet18",
             Arch::Resnet(c) if c.blocks == resnet::RESNET34_BLOCKS => "resnet34",
             Arch::Resnet(_) => "resnet",
+            Arch::CnnSmall(_) => "cnn-small",
         }
     }
 
@@ -199,12 +204,25 @@ impl Arch {
                     return bad("resnet", format!("{c:?}"), &why);
                 }
             }
+            Arch::CnnSmall(c) => {
+                if c.final_side() == 0 {
+                    return bad(
+                        "cnn-small.side",
+                        c.side.to_string(),
+                        "expected at least 8 (three 2x2 pools)",
+                    );
+                }
+                if c.classes == 0 {
+                    return bad("cnn-small.classes", "0".into(), "expected at least 1");
+                }
+            }
         }
         Ok(())
     }
 
     /// What the network takes and returns. Inputs are expected in [0, 1]
-    /// (the ImageNet models apply their own normalisation first).
+    /// (the ImageNet models and the small MNIST CNN apply their own
+    /// normalisation first).
     pub fn spec(&self) -> InputSpec {
         let (item_shape, classes) = match self {
             Arch::Lenet5(c) => (vec![c.in_channels, c.side, c.side], c.classes),
@@ -213,6 +231,7 @@ impl Arch {
             Arch::Squeezenet(c) => (vec![3, c.side, c.side], c.classes),
             Arch::EfficientnetLite0(c) => (vec![3, c.side, c.side], c.classes),
             Arch::Resnet(c) => (vec![c.in_channels, c.side, c.side], c.classes),
+            Arch::CnnSmall(c) => (vec![1, c.side, c.side], c.classes),
         };
         InputSpec {
             item_shape,
@@ -232,6 +251,7 @@ impl Arch {
                 Box::new(efficientnet_lite::EfficientNetLite::new(c, vb)?)
             }
             Arch::Resnet(c) => Box::new(resnet::ResNet::new(c, vb)?),
+            Arch::CnnSmall(c) => Box::new(cnn_small::CnnSmall::new(c, vb)?),
         })
     }
 
