@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::adversarial::AdversarialParams;
+use super::imagenet_demo::ImagenetDemoParams;
 use super::lattice_study::LatticeStudyConfig;
 use super::slice_percolation::SliceParams;
 use super::untrained_connectivity::UntrainedParams;
@@ -45,15 +46,19 @@ pub enum ExperimentKind {
     /// Free-bend connectivity of synthetic (FVO) modes, for untrained
     /// networks ([`UntrainedParams`]).
     UntrainedConnectivity,
+    /// Real, synthetic and adversarial modes of ImageNet classifiers on
+    /// real photos ([`ImagenetDemoParams`]).
+    ImagenetDemo,
 }
 
 impl ExperimentKind {
     /// Every kind, for error messages and help.
-    pub const ALL: [ExperimentKind; 4] = [
+    pub const ALL: [ExperimentKind; 5] = [
         ExperimentKind::Lattice,
         ExperimentKind::Adversarial,
         ExperimentKind::SlicePercolation,
         ExperimentKind::UntrainedConnectivity,
+        ExperimentKind::ImagenetDemo,
     ];
 
     /// The name used in `kind = "…"`.
@@ -63,6 +68,7 @@ impl ExperimentKind {
             ExperimentKind::Adversarial => "adversarial",
             ExperimentKind::SlicePercolation => "slice-percolation",
             ExperimentKind::UntrainedConnectivity => "untrained-connectivity",
+            ExperimentKind::ImagenetDemo => "imagenet-demo",
         }
     }
 
@@ -89,6 +95,8 @@ pub enum ExperimentConfig {
     SlicePercolation(SliceParams),
     /// `kind = "untrained-connectivity"`.
     UntrainedConnectivity(UntrainedParams),
+    /// `kind = "imagenet-demo"`.
+    ImagenetDemo(ImagenetDemoParams),
 }
 
 impl ExperimentConfig {
@@ -99,6 +107,7 @@ impl ExperimentConfig {
             ExperimentConfig::Adversarial(c) => c.seed,
             ExperimentConfig::SlicePercolation(c) => c.seed,
             ExperimentConfig::UntrainedConnectivity(c) => c.seed,
+            ExperimentConfig::ImagenetDemo(c) => c.seed,
         }
     }
 
@@ -109,6 +118,7 @@ impl ExperimentConfig {
             ExperimentConfig::Adversarial(c) => c.validate(),
             ExperimentConfig::SlicePercolation(c) => c.validate(),
             ExperimentConfig::UntrainedConnectivity(c) => c.validate(),
+            ExperimentConfig::ImagenetDemo(c) => c.validate(),
         }
     }
 }
@@ -203,6 +213,10 @@ impl RunConfig {
                     t.description,
                     ExperimentConfig::UntrainedConnectivity(t.params),
                 )
+            }
+            ExperimentKind::ImagenetDemo => {
+                let t: Typed<ImagenetDemoParams> = typed(text)?;
+                (t.description, ExperimentConfig::ImagenetDemo(t.params))
             }
         };
         experiment.validate()?;

@@ -7,6 +7,7 @@
 
 pub mod adversarial;
 pub mod config;
+pub mod imagenet_demo;
 pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
@@ -38,6 +39,10 @@ macro_rules! with_experiment {
             }
             ExperimentConfig::UntrainedConnectivity(c) => {
                 let $exp = untrained_connectivity::UntrainedConnectivity::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::ImagenetDemo(c) => {
+                let $exp = imagenet_demo::ImagenetDemo::new(c.clone())?;
                 $body
             }
         }
