@@ -16,6 +16,7 @@ fi
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 "$ISMC" figures results/untrained-resnet18-connectivity --out "$OUT/untrained-resnet18-connectivity" >/dev/null
+"$ISMC" figures results/imagenet-demo --out "$OUT/imagenet-demo" >/dev/null
 # A 2-D LeNet5 slice (stored by `ismc slice dense --model lenet5-mnist --a 0
 # --c 17 --k 2 --side 101 --out results/slice-heatmap/lenet5-k2`) as a heatmap.
 "$ISMC" slice heatmap --field results/slice-heatmap/lenet5-k2 --out "$OUT/slice-percolation/heatmap_lenet5_k2" 2>/dev/null
