@@ -161,6 +161,10 @@ impl ImagenetDemoParams {
                     "expected an ImageNet class, 0..=999",
                 ));
             }
+        }
+        // Names first: a bad name is reported as itself, not as the default
+        // attack source of the entry before it.
+        for (i, p) in self.photos.iter().enumerate() {
             let source = self.attack_source(i);
             if photos::photo(&source).is_none() {
                 return Err(Error::invalid(
