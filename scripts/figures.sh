@@ -18,6 +18,7 @@ fi
 "$ISMC" figures results/untrained-resnet18-connectivity --out "$OUT/untrained-resnet18-connectivity" >/dev/null
 "$ISMC" figures results/training-mnist --out "$OUT/training-mnist" >/dev/null
 "$ISMC" figures results/evaluation-mnist --out "$OUT/evaluation-mnist" >/dev/null
+"$ISMC" figures results/imagenet-demo --out "$OUT/imagenet-demo" >/dev/null
 # A 2-D LeNet5 slice (stored by `ismc slice dense --model lenet5-mnist --a 0
 # --c 17 --k 2 --side 101 --out results/slice-heatmap/lenet5-k2`) as a heatmap.
 "$ISMC" slice heatmap --field results/slice-heatmap/lenet5-k2 --out "$OUT/slice-percolation/heatmap_lenet5_k2" 2>/dev/null

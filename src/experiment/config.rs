@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adversarial::AdversarialParams;
 use super::evaluation::EvaluationParams;
+use super::imagenet_demo::ImagenetDemoParams;
 use super::lattice_study::LatticeStudyConfig;
 use super::slice_percolation::SliceParams;
 use super::training::TrainingParams;
@@ -53,17 +54,21 @@ pub enum ExperimentKind {
     /// Accuracy, intervals and confusion of models on data sets
     /// ([`EvaluationParams`]).
     Evaluation,
+    /// Real, synthetic and adversarial modes of ImageNet classifiers on
+    /// real photos ([`ImagenetDemoParams`]).
+    ImagenetDemo,
 }
 
 impl ExperimentKind {
     /// Every kind, for error messages and help.
-    pub const ALL: [ExperimentKind; 6] = [
+    pub const ALL: [ExperimentKind; 7] = [
         ExperimentKind::Lattice,
         ExperimentKind::Adversarial,
         ExperimentKind::SlicePercolation,
         ExperimentKind::UntrainedConnectivity,
         ExperimentKind::Training,
         ExperimentKind::Evaluation,
+        ExperimentKind::ImagenetDemo,
     ];
 
     /// The name used in `kind = "…"`.
@@ -75,6 +80,7 @@ impl ExperimentKind {
             ExperimentKind::UntrainedConnectivity => "untrained-connectivity",
             ExperimentKind::Training => "training",
             ExperimentKind::Evaluation => "evaluation",
+            ExperimentKind::ImagenetDemo => "imagenet-demo",
         }
     }
 
@@ -105,6 +111,8 @@ pub enum ExperimentConfig {
     Training(TrainingParams),
     /// `kind = "evaluation"`.
     Evaluation(EvaluationParams),
+    /// `kind = "imagenet-demo"`.
+    ImagenetDemo(ImagenetDemoParams),
 }
 
 impl ExperimentConfig {
@@ -117,6 +125,7 @@ impl ExperimentConfig {
             ExperimentConfig::UntrainedConnectivity(c) => c.seed,
             ExperimentConfig::Training(c) => c.seed,
             ExperimentConfig::Evaluation(c) => c.seed,
+            ExperimentConfig::ImagenetDemo(c) => c.seed,
         }
     }
 
@@ -129,6 +138,7 @@ impl ExperimentConfig {
             ExperimentConfig::UntrainedConnectivity(c) => c.validate(),
             ExperimentConfig::Training(c) => c.validate(),
             ExperimentConfig::Evaluation(c) => c.validate(),
+            ExperimentConfig::ImagenetDemo(c) => c.validate(),
         }
     }
 }
@@ -231,6 +241,10 @@ impl RunConfig {
             ExperimentKind::Evaluation => {
                 let t: Typed<EvaluationParams> = typed(text)?;
                 (t.description, ExperimentConfig::Evaluation(t.params))
+            }
+            ExperimentKind::ImagenetDemo => {
+                let t: Typed<ImagenetDemoParams> = typed(text)?;
+                (t.description, ExperimentConfig::ImagenetDemo(t.params))
             }
         };
         experiment.validate()?;

@@ -8,6 +8,7 @@
 pub mod adversarial;
 pub mod config;
 pub mod evaluation;
+pub mod imagenet_demo;
 pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
@@ -48,6 +49,10 @@ macro_rules! with_experiment {
             }
             ExperimentConfig::Evaluation(c) => {
                 let $exp = evaluation::Evaluation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::ImagenetDemo(c) => {
+                let $exp = imagenet_demo::ImagenetDemo::new(c.clone())?;
                 $body
             }
         }

@@ -1,0 +1,1315 @@
+//! Input-space mode connectivity on real ImageNet classifiers
+//! (`kind = "imagenet-demo"`): the paper's three kinds of mode pairs
+//! (science.md §1–2) for SqueezeNet v1.1 and EfficientNet-Lite0 on real
+//! photos.
+//!
+//! For every model and every configured photo of class y (e.g. coffee.png,
+//! espresso), one unit builds three pairs of class-y modes:
+//!
+//! * **real–synthetic**: the photo and an FVO input of class y grown from
+//!   N(0, 0.01²) noise;
+//! * **synthetic–synthetic**: that FVO input and a second one from
+//!   independent noise;
+//! * **real–adversarial**: the photo and the paper's targeted attack
+//!   applied to *another* photo (the entry's `attack_source`) towards y,
+//!   stopped once its CE falls below the photo's, so both endpoints have
+//!   comparable loss.
+//!
+//! Each pair gets its straight path (barrier max and gap, CE against y at
+//! `bypass.points` samples) and then round after round of the projected
+//! bend (the paper's bypass for trained networks: MSE and TV penalties, the
+//! bend kept in the hyperplane orthogonal to the bent segment), all three
+//! pairs optimised together. The unit also stores the loss curves of the
+//! straight path and of the final bent chain (against the chain's arc
+//! position), and for every endpoint its CE and whether the model's top-1
+//! class is y — a mode that is not classified as y would make its barrier
+//! meaningless, and the tables say so instead of hiding it.
+//!
+//! Files of a finished run:
+//!
+//! * `endpoints.csv` — one row per (model, photo, endpoint): role, CE,
+//!   top-1 class, whether it is y, optimiser iterations;
+//! * `pairs.csv` — one row per pair: endpoint CEs, straight and final
+//!   barrier max/gap, bends made, first relative bend size;
+//! * `rounds.csv` — one row per (pair, round): barrier max and gap of the
+//!   whole chain, relative bend size;
+//! * `curves.csv` — loss against arc position along the straight and the
+//!   bent path of every pair;
+//! * `summary.json` — per model: per photo (classification, FVO and attack
+//!   convergence, every pair's barriers) and per pair kind (medians over
+//!   photos before and after bending, barrier max per round);
+//! * `figures/barrier_rounds.{png,svg}` — median barrier max per round,
+//!   one line per (model, pair kind); `figures/curves_MODEL_PHOTO_KIND.{png,svg}`
+//!   — the loss along the straight (solid) and the bent (dashed) path of each pair.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use super::adversarial::prefix;
+use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
+use super::runner::{Experiment, UnitFiles};
+use crate::data::{imagenet_classes, photos};
+use crate::error::{Error, Result};
+use crate::inputspace::attack::{paper_attack, PaperAttackConfig};
+use crate::inputspace::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
+use crate::inputspace::fvo::{synthesize, FvoConfig};
+use crate::inputspace::path::{loss_along, Path as InputPath};
+use crate::nn::{Classifier, Network};
+use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
+use crate::rng::derive_seed;
+
+/// One real photo used as a class-y mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoEntry {
+    /// A fetched photo's name (`coffee`, `chelsea`, …; see
+    /// [`photos::PHOTOS`]).
+    pub name: String,
+    /// Its ImageNet class y (e.g. 967 espresso for `coffee`, 285 Egyptian
+    /// cat for `chelsea`): the target of every loss of its pairs.
+    pub class: u32,
+    /// The photo of another class that the paper's attack turns into a
+    /// class-y input; default: the next entry of `photos` (cyclically).
+    #[serde(default)]
+    pub attack_source: Option<String>,
+}
+
+/// Parameters of `kind = "imagenet-demo"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagenetDemoParams {
+    /// Fetched ImageNet models (`squeezenet-1.1`, `efficientnet-lite0`).
+    pub models: Vec<String>,
+    /// The real photos and their classes.
+    pub photos: Vec<PhotoEntry>,
+    /// Master seed.
+    pub seed: u64,
+    /// Feature visualisation of the synthetic modes (paper: N(0, 0.01²)
+    /// start, Adam lr 0.05, stop at CE < 5e-4).
+    #[serde(default)]
+    pub fvo: FvoConfig,
+    /// The paper's targeted attack (lr 0.005, ≤ 512 iterations, 0.1·MSE,
+    /// 1e-8·TV).
+    #[serde(default)]
+    pub attack: PaperAttackConfig,
+    /// The bend optimisation and path evaluation; must be projected (the
+    /// paper's bypass for trained networks). `points` also sets the
+    /// resolution of the stored curves.
+    #[serde(default)]
+    pub bypass: BypassConfig,
+    /// Most rounds and the gap at which bending stops.
+    #[serde(default = "default_rounds")]
+    pub rounds: RoundsConfig,
+}
+
+fn default_rounds() -> RoundsConfig {
+    RoundsConfig {
+        max_rounds: 2,
+        gap_tolerance: 0.0,
+    }
+}
+
+impl ImagenetDemoParams {
+    /// Checks the fields, naming them as `params.NAME`.
+    pub fn validate(&self) -> Result<()> {
+        self.fvo
+            .validate("params.fvo")
+            .and(self.attack.validate("params.attack"))
+            .and(self.bypass.validate("params.bypass"))?;
+        if self.models.is_empty() {
+            return Err(Error::invalid(
+                "params.models",
+                "[]",
+                "expected at least one model, e.g. \"squeezenet-1.1\"",
+            ));
+        }
+        if let Some(m) = self
+            .models
+            .iter()
+            .find(|m| crate::nn::zoo::fetched_entry(m).is_none())
+        {
+            let known: Vec<&str> = crate::nn::zoo::FETCHED.iter().map(|e| e.name).collect();
+            return Err(Error::invalid(
+                "params.models",
+                m,
+                format!("expected a fetched ImageNet model, one of {known:?}"),
+            ));
+        }
+        if self.photos.is_empty() {
+            return Err(Error::invalid(
+                "params.photos",
+                "[]",
+                "expected at least one photo, e.g. { name = \"coffee\", class = 967 }",
+            ));
+        }
+        let known: Vec<&str> = photos::PHOTOS.iter().map(|p| p.name).collect();
+        for (i, p) in self.photos.iter().enumerate() {
+            if photos::photo(&p.name).is_none() {
+                return Err(Error::invalid(
+                    format!("params.photos[{i}].name"),
+                    &p.name,
+                    format!("expected one of {known:?}"),
+                ));
+            }
+            if p.class as usize >= imagenet_classes::CLASSES {
+                return Err(Error::invalid(
+                    format!("params.photos[{i}].class"),
+                    p.class,
+                    "expected an ImageNet class, 0..=999",
+                ));
+            }
+        }
+        // Names first: a bad name is reported as itself, not as the default
+        // attack source of the entry before it.
+        for (i, p) in self.photos.iter().enumerate() {
+            let source = self.attack_source(i);
+            if photos::photo(&source).is_none() {
+                return Err(Error::invalid(
+                    format!("params.photos[{i}].attack_source"),
+                    &source,
+                    format!("expected one of {known:?}"),
+                ));
+            }
+            if source == p.name {
+                return Err(Error::invalid(
+                    format!("params.photos[{i}].attack_source"),
+                    &source,
+                    "expected another photo than the entry's own (list a second photo or name one)",
+                ));
+            }
+        }
+        if self.bypass.mode != BendMode::Projected {
+            return Err(Error::invalid(
+                "params.bypass.mode",
+                "free",
+                "expected \"projected\": the pairs have real endpoints, bent as the paper bends them for trained networks",
+            ));
+        }
+        if self.rounds.max_rounds == 0 {
+            return Err(Error::invalid(
+                "params.rounds.max_rounds",
+                0,
+                "expected at least one round of bending",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The attack source of photo entry `i`: its own, else the next entry.
+    fn attack_source(&self, i: usize) -> String {
+        self.photos[i]
+            .attack_source
+            .clone()
+            .unwrap_or_else(|| self.photos[(i + 1) % self.photos.len()].name.clone())
+    }
+}
+
+/// The three kinds of mode pairs, in the order a unit stores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairKind {
+    /// The photo and an FVO input.
+    RealSynthetic,
+    /// Two FVO inputs.
+    SyntheticSynthetic,
+    /// The photo and the attacked other photo.
+    RealAdversarial,
+}
+
+impl PairKind {
+    /// All kinds, in unit order.
+    pub const ALL: [PairKind; 3] = [
+        PairKind::RealSynthetic,
+        PairKind::SyntheticSynthetic,
+        PairKind::RealAdversarial,
+    ];
+
+    /// The snake_case name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PairKind::RealSynthetic => "real_synthetic",
+            PairKind::SyntheticSynthetic => "synthetic_synthetic",
+            PairKind::RealAdversarial => "real_adversarial",
+        }
+    }
+
+    /// A label for figures.
+    fn label(self) -> &'static str {
+        match self {
+            PairKind::RealSynthetic => "real–synthetic",
+            PairKind::SyntheticSynthetic => "synthetic–synthetic",
+            PairKind::RealAdversarial => "real–adversarial",
+        }
+    }
+}
+
+/// What an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The real photo.
+    Photo,
+    /// The first FVO input.
+    FvoA,
+    /// The second FVO input.
+    FvoB,
+    /// The attacked other photo.
+    Adversarial,
+}
+
+/// One endpoint of a unit (a row of `endpoints.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRow {
+    /// Model name.
+    pub model: String,
+    /// The unit's photo.
+    pub photo: String,
+    /// Its class y.
+    pub class: u32,
+    /// What this endpoint is.
+    pub role: Role,
+    /// CE against y.
+    pub loss: f64,
+    /// The model's top-1 class.
+    pub top1: u32,
+    /// Whether the top-1 class is y.
+    pub top1_is_class: bool,
+    /// Optimiser iterations that made it (0 for the photo).
+    pub iterations: usize,
+    /// FVO: reached the loss threshold; attack: stopped below the photo's
+    /// CE; photo: always true.
+    pub converged: bool,
+}
+
+/// One round of one pair (a row of `rounds.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundRow {
+    /// Model name.
+    pub model: String,
+    /// The unit's photo.
+    pub photo: String,
+    /// Pair kind.
+    pub kind: PairKind,
+    /// 0 for the straight path, r after the r-th bend.
+    pub round: usize,
+    /// Max CE along the whole chain.
+    pub barrier_max: f64,
+    /// Max CE minus the higher endpoint CE.
+    pub barrier_gap: f64,
+    /// `max|B' − B|` of this round's bend over the input range (0 in round 0).
+    pub relative_bend: f64,
+}
+
+/// A loss curve: CE against the position along the path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curve {
+    /// Arc position in [0, 1] (= α on a straight path).
+    pub arc: Vec<f64>,
+    /// CE against y.
+    pub loss: Vec<f64>,
+}
+
+/// One pair of a unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairResult {
+    /// Which kind.
+    pub kind: PairKind,
+    /// Round 0 (straight path) and every bend round.
+    pub rounds: Vec<RoundRow>,
+    /// The loss along the straight path.
+    pub straight: Curve,
+    /// The loss along the final chain.
+    pub bent: Curve,
+}
+
+/// One unit: a model, a photo, its four endpoints and three pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoUnit {
+    /// Model name.
+    pub model: String,
+    /// Photo name.
+    pub photo: String,
+    /// Class y.
+    pub class: u32,
+    /// Short name of y (empty when the class names are not fetched).
+    pub class_name: String,
+    /// The photo the attack started from.
+    pub attack_source: String,
+    /// Photo, FVO A, FVO B, adversarial.
+    pub endpoints: Vec<EndpointRow>,
+    /// Real–synthetic, synthetic–synthetic, real–adversarial.
+    pub pairs: Vec<PairResult>,
+}
+
+/// One row of `pairs.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairRow {
+    /// Model name.
+    pub model: String,
+    /// Photo name.
+    pub photo: String,
+    /// Class y.
+    pub class: u32,
+    /// Pair kind.
+    pub kind: PairKind,
+    /// CE at A.
+    pub loss_a: f64,
+    /// CE at C.
+    pub loss_c: f64,
+    /// Both endpoints have top-1 class y.
+    pub endpoints_top1_is_class: bool,
+    /// Straight path: barrier max.
+    pub straight_max: f64,
+    /// Straight path: barrier gap.
+    pub straight_gap: f64,
+    /// Final chain: barrier max.
+    pub bent_max: f64,
+    /// Final chain: barrier gap.
+    pub bent_gap: f64,
+    /// Bends made.
+    pub rounds: usize,
+    /// Relative size of the first bend (0 if none was needed).
+    pub first_relative_bend: f64,
+}
+
+/// One row of `curves.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurveRow {
+    /// Model name.
+    pub model: String,
+    /// Photo name.
+    pub photo: String,
+    /// Pair kind.
+    pub kind: PairKind,
+    /// `straight` or `bent`.
+    pub path: String,
+    /// Arc position in [0, 1].
+    pub arc: f64,
+    /// CE against y.
+    pub loss: f64,
+}
+
+/// One pair's barriers in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairBarriers {
+    /// CE at the two endpoints.
+    pub endpoint_ce: [f64; 2],
+    /// Both endpoints have top-1 class y.
+    pub endpoints_top1_is_class: bool,
+    /// Straight path: barrier max.
+    pub straight_max: f64,
+    /// Straight path: barrier gap.
+    pub straight_gap: f64,
+    /// Final chain: barrier max.
+    pub bent_max: f64,
+    /// Final chain: barrier gap.
+    pub bent_gap: f64,
+    /// Barrier max of the chain after each round (index = round).
+    pub max_by_round: Vec<f64>,
+    /// Relative size of each bend (index = round − 1).
+    pub relative_bends: Vec<f64>,
+}
+
+/// One photo in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoSummary {
+    /// Class y.
+    pub class: u32,
+    /// Its short name.
+    pub class_name: String,
+    /// The model's top-1 for the photo is y.
+    pub photo_top1_is_class: bool,
+    /// CE of the photo.
+    pub photo_ce: f64,
+    /// FVO iterations of the two synthetic inputs.
+    pub fvo_iterations: [usize; 2],
+    /// FVO CEs.
+    pub fvo_ce: [f64; 2],
+    /// Both reached the FVO threshold.
+    pub fvo_converged: bool,
+    /// The attack's source photo.
+    pub attack_source: String,
+    /// Attack iterations.
+    pub attack_iterations: usize,
+    /// CE of the adversarial input.
+    pub attack_ce: f64,
+    /// The attack stopped below the photo's CE.
+    pub attack_converged: bool,
+    /// Every endpoint (photo, both FVO inputs, adversarial) has top-1 y.
+    pub all_endpoints_top1_is_class: bool,
+    /// Per pair kind.
+    pub pairs: BTreeMap<String, PairBarriers>,
+}
+
+/// One pair kind of one model in `summary.json`: medians over the photos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindSummary {
+    /// Pairs (= photos).
+    pub pairs: usize,
+    /// Median barrier max of the straight path.
+    pub median_straight_max: f64,
+    /// Median barrier gap of the straight path.
+    pub median_straight_gap: f64,
+    /// Median barrier max after the last bend.
+    pub median_bent_max: f64,
+    /// Median barrier gap after the last bend.
+    pub median_bent_gap: f64,
+    /// Largest barrier max after the last bend.
+    pub worst_bent_max: f64,
+    /// Median barrier max after each round (pairs that stopped early keep
+    /// their last value).
+    pub median_max_by_round: Vec<f64>,
+    /// Largest endpoint CE over the pairs.
+    pub max_endpoint_ce: f64,
+    /// Every pair's endpoints have top-1 class y.
+    pub all_endpoints_top1_is_class: bool,
+    /// Median relative size of the first bend.
+    pub median_first_relative_bend: f64,
+}
+
+/// One model in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Per photo name.
+    pub photos: BTreeMap<String, PhotoSummary>,
+    /// Per pair kind (`real_synthetic`, `synthetic_synthetic`,
+    /// `real_adversarial`).
+    pub pair_kinds: BTreeMap<String, KindSummary>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImagenetDemoSummary {
+    /// Most bend rounds.
+    pub max_rounds: usize,
+    /// Adam iterations per bend.
+    pub bypass_iterations: usize,
+    /// Points per segment of every path evaluation.
+    pub points: usize,
+    /// Per model name.
+    pub models: BTreeMap<String, ModelSummary>,
+}
+
+/// The experiment. Models are loaded by the first unit that needs them,
+/// not by [`ImagenetDemo::new`]: redrawing the figures or the report of a
+/// finished run reads only its stored files and must work on a machine
+/// where the models were never fetched.
+pub struct ImagenetDemo {
+    params: ImagenetDemoParams,
+    /// One slot per entry of `params.models`, filled on first use.
+    models: Mutex<Vec<Option<Arc<Network>>>>,
+    class_names: Option<Vec<String>>,
+}
+
+impl ImagenetDemo {
+    /// Checks the parameters (loading nothing but the class names, which
+    /// only label the tables and may be missing).
+    pub fn new(params: ImagenetDemoParams) -> Result<Self> {
+        params.validate()?;
+        let class_names = imagenet_classes::load().ok();
+        Ok(ImagenetDemo {
+            models: Mutex::new(vec![None; params.models.len()]),
+            params,
+            class_names,
+        })
+    }
+
+    /// Model `i`, loaded from the cache on first use; a model not fetched
+    /// yet is an error that names `ismc assets fetch`.
+    fn model(&self, i: usize) -> Result<Arc<Network>> {
+        let mut slots = self.models.lock().expect("no panic while loading");
+        if let Some(m) = &slots[i] {
+            return Ok(Arc::clone(m));
+        }
+        let net = crate::nn::zoo::load_fetched(&self.params.models[i])
+            .map_err(|e| prefix(e.into(), "params.models: "))?;
+        let net = Arc::new(net);
+        slots[i] = Some(Arc::clone(&net));
+        Ok(net)
+    }
+
+    fn unit(&self, index: usize) -> (usize, usize) {
+        (
+            index / self.params.photos.len(),
+            index % self.params.photos.len(),
+        )
+    }
+}
+
+/// CE against `class` and the top-1 class of each of the inputs `xs`.
+fn judge<C: Classifier + ?Sized>(model: &C, xs: &[f32], class: u32) -> Result<Vec<(f64, u32)>> {
+    let spec = model.spec();
+    let n = xs.len() / spec.item_len();
+    let loss = model.loss_flat(xs, &vec![class; n], n)?;
+    let logits = model.logits_flat(xs, n)?;
+    Ok(logits
+        .chunks(spec.classes)
+        .zip(loss)
+        .map(|(row, l)| {
+            let top = row
+                .iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (k, &v)| {
+                    if v > best.1 {
+                        (k, v)
+                    } else {
+                        best
+                    }
+                })
+                .0;
+            (l as f64, top as u32)
+        })
+        .collect())
+}
+
+fn curve_of<C: Classifier + ?Sized>(
+    model: &C,
+    vertices: Vec<Vec<f32>>,
+    class: u32,
+    cfg: &BypassConfig,
+) -> Result<Curve> {
+    let path = InputPath::polygon(vertices)?;
+    let c = loss_along(model, &path, class, cfg.points, cfg.batch)?;
+    Ok(Curve {
+        arc: c.arc,
+        loss: c.loss,
+    })
+}
+
+impl Experiment for ImagenetDemo {
+    type Output = PhotoUnit;
+
+    fn units(&self) -> Vec<String> {
+        (0..self.params.models.len() * self.params.photos.len())
+            .map(|i| {
+                let (m, p) = self.unit(i);
+                format!("m{m}-{}", self.params.photos[p].name)
+            })
+            .collect()
+    }
+
+    fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<PhotoUnit> {
+        let (mi, pi) = self.unit(index);
+        let model = &*self.model(mi)?;
+        let name = &self.params.models[mi];
+        let entry = &self.params.photos[pi];
+        let class = entry.class;
+        let source = self.params.attack_source(pi);
+        let shape = model.spec().item_shape.clone();
+        let len = model.spec().item_len();
+        let seed = derive_seed(self.params.seed, &[0x1D, index as u64]);
+
+        let photo = photos::input_for(&photos::path_of(&entry.name)?, &shape)?;
+        let source_input = photos::input_for(&photos::path_of(&source)?, &shape)?;
+        let photo_loss = judge(model, &photo, class)?[0].0;
+
+        let fvo = synthesize(
+            model,
+            &[class, class],
+            &[derive_seed(seed, &[1]), derive_seed(seed, &[2])],
+            &self.params.fvo,
+        )?;
+        let attack = paper_attack(
+            model,
+            &source_input,
+            &[class],
+            &[photo_loss as f32],
+            &self.params.attack,
+        )?;
+        let (fvo_a, fvo_b) = fvo.inputs.split_at(len);
+        let adversarial = &attack.inputs[..len];
+
+        let mut all = Vec::with_capacity(4 * len);
+        for x in [&photo[..], fvo_a, fvo_b, adversarial] {
+            all.extend_from_slice(x);
+        }
+        let judged = judge(model, &all, class)?;
+        let roles = [Role::Photo, Role::FvoA, Role::FvoB, Role::Adversarial];
+        let iterations = [
+            0,
+            fvo.iterations[0],
+            fvo.iterations[1],
+            attack.iterations[0],
+        ];
+        let converged = [true, fvo.converged[0], fvo.converged[1], attack.stopped[0]];
+        let endpoints = (0..4)
+            .map(|k| EndpointRow {
+                model: name.clone(),
+                photo: entry.name.clone(),
+                class,
+                role: roles[k],
+                loss: judged[k].0,
+                top1: judged[k].1,
+                top1_is_class: judged[k].1 == class,
+                iterations: iterations[k],
+                converged: converged[k],
+            })
+            .collect();
+
+        // Pairs in PairKind::ALL order: (photo, FVO A), (FVO A, FVO B),
+        // (photo, adversarial).
+        let ends: [(&[f32], &[f32]); 3] = [(&photo, fvo_a), (fvo_a, fvo_b), (&photo, adversarial)];
+        let (mut starts, mut stops) = (Vec::new(), Vec::new());
+        for (a, c) in ends {
+            starts.extend_from_slice(a);
+            stops.extend_from_slice(c);
+        }
+        let reports = bypass_many(
+            model,
+            &starts,
+            &stops,
+            &[class],
+            &self.params.bypass,
+            &self.params.rounds,
+        )?;
+        let mut pairs = Vec::new();
+        for ((kind, (a, c)), report) in PairKind::ALL.into_iter().zip(ends).zip(reports) {
+            let rounds = report
+                .rounds
+                .iter()
+                .map(|r| RoundRow {
+                    model: name.clone(),
+                    photo: entry.name.clone(),
+                    kind,
+                    round: r.round,
+                    barrier_max: r.barrier.max,
+                    barrier_gap: r.barrier.gap,
+                    relative_bend: r.relative_bend,
+                })
+                .collect();
+            let straight = curve_of(
+                model,
+                vec![a.to_vec(), c.to_vec()],
+                class,
+                &self.params.bypass,
+            )?;
+            let bent = curve_of(model, report.vertices, class, &self.params.bypass)?;
+            pairs.push(PairResult {
+                kind,
+                rounds,
+                straight,
+                bent,
+            });
+        }
+        let class_name = self
+            .class_names
+            .as_ref()
+            .and_then(|n| n.get(class as usize))
+            .map(|s| imagenet_classes::short_name(s).to_string())
+            .unwrap_or_default();
+        Ok(PhotoUnit {
+            model: name.clone(),
+            photo: entry.name.clone(),
+            class,
+            class_name,
+            attack_source: source,
+            endpoints,
+            pairs,
+        })
+    }
+
+    fn finish(&self, units: Vec<PhotoUnit>, dir: &Path) -> Result<()> {
+        let endpoints: Vec<EndpointRow> = units.iter().flat_map(|u| u.endpoints.clone()).collect();
+        write_csv(&dir.join("endpoints.csv"), &endpoints)?;
+        let rounds: Vec<RoundRow> = units
+            .iter()
+            .flat_map(|u| u.pairs.iter().flat_map(|p| p.rounds.clone()))
+            .collect();
+        write_csv(&dir.join("rounds.csv"), &rounds)?;
+        let pairs: Vec<PairRow> = units
+            .iter()
+            .flat_map(|u| u.pairs.iter().map(move |p| pair_row(u, p)))
+            .collect();
+        write_csv(&dir.join("pairs.csv"), &pairs)?;
+        write_csv(&dir.join("curves.csv"), &curve_rows(&units))?;
+        write_json(
+            &dir.join("summary.json"),
+            &summarise(&units, &self.params.bypass, &self.params.rounds),
+        )
+    }
+
+    fn draw_figures(&self, dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+        draw_figures(dir, out)
+    }
+
+    fn write_report(&self, dir: &Path) -> Result<PathBuf> {
+        write_report(dir, &self.params)
+    }
+}
+
+/// The endpoint CEs of a pair and whether both are classified as y.
+fn pair_endpoints(u: &PhotoUnit, kind: PairKind) -> ([f64; 2], bool) {
+    let role = |r: Role| {
+        u.endpoints
+            .iter()
+            .find(|e| e.role == r)
+            .expect("every unit stores its four endpoints")
+    };
+    let (a, c) = match kind {
+        PairKind::RealSynthetic => (role(Role::Photo), role(Role::FvoA)),
+        PairKind::SyntheticSynthetic => (role(Role::FvoA), role(Role::FvoB)),
+        PairKind::RealAdversarial => (role(Role::Photo), role(Role::Adversarial)),
+    };
+    ([a.loss, c.loss], a.top1_is_class && c.top1_is_class)
+}
+
+fn pair_row(u: &PhotoUnit, p: &PairResult) -> PairRow {
+    let (ce, top1) = pair_endpoints(u, p.kind);
+    let (first, last) = (&p.rounds[0], p.rounds.last().expect("round 0 exists"));
+    PairRow {
+        model: u.model.clone(),
+        photo: u.photo.clone(),
+        class: u.class,
+        kind: p.kind,
+        loss_a: ce[0],
+        loss_c: ce[1],
+        endpoints_top1_is_class: top1,
+        straight_max: first.barrier_max,
+        straight_gap: first.barrier_gap,
+        bent_max: last.barrier_max,
+        bent_gap: last.barrier_gap,
+        rounds: last.round,
+        first_relative_bend: p.rounds.get(1).map_or(0.0, |r| r.relative_bend),
+    }
+}
+
+fn curve_rows(units: &[PhotoUnit]) -> Vec<CurveRow> {
+    let mut rows = Vec::new();
+    for u in units {
+        for p in &u.pairs {
+            for (path, c) in [("straight", &p.straight), ("bent", &p.bent)] {
+                rows.extend(c.arc.iter().zip(&c.loss).map(|(&arc, &loss)| CurveRow {
+                    model: u.model.clone(),
+                    photo: u.photo.clone(),
+                    kind: p.kind,
+                    path: path.into(),
+                    arc,
+                    loss,
+                }));
+            }
+        }
+    }
+    rows
+}
+
+/// Barrier max after round `r` (the last value if the pair stopped earlier).
+fn max_after(p: &PairResult, r: usize) -> f64 {
+    p.rounds
+        .iter()
+        .take_while(|row| row.round <= r)
+        .last()
+        .map_or(f64::NAN, |row| row.barrier_max)
+}
+
+fn median(v: &[f64]) -> f64 {
+    crate::stats::quantile(v, 0.5)
+}
+
+/// Per model: per photo and per pair kind, from the units.
+pub fn summarise(
+    units: &[PhotoUnit],
+    bypass: &BypassConfig,
+    rounds: &RoundsConfig,
+) -> ImagenetDemoSummary {
+    let mut by_model: BTreeMap<String, Vec<&PhotoUnit>> = BTreeMap::new();
+    for u in units {
+        by_model.entry(u.model.clone()).or_default().push(u);
+    }
+    let models = by_model
+        .into_iter()
+        .map(|(m, us)| {
+            let photos = us
+                .iter()
+                .map(|u| (u.photo.clone(), photo_summary(u)))
+                .collect();
+            let pair_kinds = PairKind::ALL
+                .into_iter()
+                .map(|kind| {
+                    let ps: Vec<(&PhotoUnit, &PairResult)> = us
+                        .iter()
+                        .flat_map(|u| {
+                            u.pairs
+                                .iter()
+                                .filter(move |p| p.kind == kind)
+                                .map(move |p| (*u, p))
+                        })
+                        .collect();
+                    let rows: Vec<PairRow> = ps.iter().map(|(u, p)| pair_row(u, p)).collect();
+                    let col = |f: fn(&PairRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+                    let summary = KindSummary {
+                        pairs: rows.len(),
+                        median_straight_max: median(&col(|r| r.straight_max)),
+                        median_straight_gap: median(&col(|r| r.straight_gap)),
+                        median_bent_max: median(&col(|r| r.bent_max)),
+                        median_bent_gap: median(&col(|r| r.bent_gap)),
+                        worst_bent_max: col(|r| r.bent_max)
+                            .into_iter()
+                            .fold(f64::NEG_INFINITY, f64::max),
+                        median_max_by_round: (0..=rounds.max_rounds)
+                            .map(|r| {
+                                median(&ps.iter().map(|(_, p)| max_after(p, r)).collect::<Vec<_>>())
+                            })
+                            .collect(),
+                        max_endpoint_ce: rows
+                            .iter()
+                            .flat_map(|r| [r.loss_a, r.loss_c])
+                            .fold(f64::NEG_INFINITY, f64::max),
+                        all_endpoints_top1_is_class: rows.iter().all(|r| r.endpoints_top1_is_class),
+                        median_first_relative_bend: median(&col(|r| r.first_relative_bend)),
+                    };
+                    (kind.name().to_string(), summary)
+                })
+                .collect();
+            (m, ModelSummary { photos, pair_kinds })
+        })
+        .collect();
+    ImagenetDemoSummary {
+        max_rounds: rounds.max_rounds,
+        bypass_iterations: bypass.iterations,
+        points: bypass.points,
+        models,
+    }
+}
+
+fn photo_summary(u: &PhotoUnit) -> PhotoSummary {
+    let e = |r: Role| {
+        u.endpoints
+            .iter()
+            .find(|x| x.role == r)
+            .expect("every unit stores its four endpoints")
+    };
+    let (photo, a, b, adv) = (
+        e(Role::Photo),
+        e(Role::FvoA),
+        e(Role::FvoB),
+        e(Role::Adversarial),
+    );
+    let pairs = u
+        .pairs
+        .iter()
+        .map(|p| {
+            let row = pair_row(u, p);
+            let barriers = PairBarriers {
+                endpoint_ce: [row.loss_a, row.loss_c],
+                endpoints_top1_is_class: row.endpoints_top1_is_class,
+                straight_max: row.straight_max,
+                straight_gap: row.straight_gap,
+                bent_max: row.bent_max,
+                bent_gap: row.bent_gap,
+                max_by_round: p.rounds.iter().map(|r| r.barrier_max).collect(),
+                relative_bends: p.rounds.iter().skip(1).map(|r| r.relative_bend).collect(),
+            };
+            (p.kind.name().to_string(), barriers)
+        })
+        .collect();
+    PhotoSummary {
+        class: u.class,
+        class_name: u.class_name.clone(),
+        photo_top1_is_class: photo.top1_is_class,
+        photo_ce: photo.loss,
+        fvo_iterations: [a.iterations, b.iterations],
+        fvo_ce: [a.loss, b.loss],
+        fvo_converged: a.converged && b.converged,
+        attack_source: u.attack_source.clone(),
+        attack_iterations: adv.iterations,
+        attack_ce: adv.loss,
+        attack_converged: adv.converged,
+        all_endpoints_top1_is_class: u.endpoints.iter().all(|x| x.top1_is_class),
+        pairs,
+    }
+}
+
+/// A model or photo name as part of a file name (`.` → `_`).
+fn file_part(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Draws, from `summary.json` and `curves.csv` only: `barrier_rounds` (the
+/// median barrier max per round for every model and pair kind, log scale)
+/// and, per model, photo and pair kind, `curves_MODEL_PHOTO_KIND` (the CE
+/// along the straight path, solid, and along the final bent chain, dashed,
+/// against the fraction of each path's length).
+pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+    let s: ImagenetDemoSummary = read_json(&dir.join("summary.json"))?;
+    let mut written = Vec::new();
+    let series = s
+        .models
+        .iter()
+        .flat_map(|(m, ms)| {
+            PairKind::ALL.into_iter().filter_map(move |k| {
+                ms.pair_kinds.get(k.name()).map(|ks| KSeries {
+                    label: format!("{m}, {}", k.label()),
+                    points: ks
+                        .median_max_by_round
+                        .iter()
+                        .enumerate()
+                        .map(|(r, &v)| (r as f64, v, 0.0))
+                        .collect(),
+                })
+            })
+        })
+        .collect();
+    let fig = KSeriesFigure {
+        title: "ImageNet modes: max loss along the path, round after round of projected bends"
+            .into(),
+        x_label: "bend round (0 = straight path)".into(),
+        y_label: "median max cross-entropy on the path".into(),
+        log_y: true,
+        series,
+        references: Vec::new(),
+    };
+    let (a, b) = crate::plot::save(&fig, &out.join("barrier_rounds"))?;
+    written.extend([a, b]);
+
+    let rows: Vec<CurveRow> = read_csv(&dir.join("curves.csv"))?;
+    let mut groups: BTreeMap<(String, String), Vec<&CurveRow>> = BTreeMap::new();
+    for r in &rows {
+        groups
+            .entry((r.model.clone(), r.photo.clone()))
+            .or_default()
+            .push(r);
+    }
+    for ((model, photo), rs) in groups {
+        for kind in PairKind::ALL {
+            let references: Vec<Reference> = [("straight", false), ("bent", true)]
+                .into_iter()
+                .map(|(path, dashed)| Reference {
+                    label: format!("{path} path"),
+                    points: rs
+                        .iter()
+                        .filter(|r| r.kind == kind && r.path == path)
+                        .map(|r| (r.arc, r.loss))
+                        .collect(),
+                    dashed,
+                })
+                .filter(|r| !r.points.is_empty())
+                .collect();
+            if references.is_empty() {
+                continue;
+            }
+            let fig = KSeriesFigure {
+                title: format!("{model}, {photo}, {} pair", kind.label()),
+                x_label: "position along the path (fraction of its length)".into(),
+                y_label: "cross-entropy against the photo's class".into(),
+                log_y: true,
+                series: Vec::new(),
+                references,
+            };
+            let stem = format!(
+                "curves_{}_{}_{}",
+                file_part(&model),
+                file_part(&photo),
+                kind.name()
+            );
+            let (a, b) = crate::plot::save(&fig, &out.join(stem))?;
+            written.extend([a, b]);
+        }
+    }
+    Ok(written)
+}
+
+/// Writes `report.md` from `summary.json` and the figures.
+pub fn write_report(dir: &Path, params: &ImagenetDemoParams) -> Result<PathBuf> {
+    let s: ImagenetDemoSummary = read_json(&dir.join("summary.json"))?;
+    let round_head: String = (0..=s.max_rounds)
+        .map(|r| format!(" round {r} |"))
+        .collect();
+    let round_rule: String = (0..=s.max_rounds).map(|_| "---|").collect();
+    let mut md = format!(
+        "# Input-space mode connectivity on ImageNet classifiers\n\n\
+         Real photos, FVO inputs (≤ {} Adam iterations, stop at CE < {}) and the paper's \
+         targeted attack (≤ {} iterations, stopped below the photo's CE); straight paths \
+         and up to {} rounds of projected bends ({} Adam iterations, lr {}), {} points \
+         per segment. Loss = cross-entropy against the photo's class.\n\n\
+         ## Photos and endpoints\n\n\
+         | model | photo | class | photo top-1 = class | photo CE | FVO iterations | FVO CE | \
+         attack from | attack iterations | adversarial CE | all endpoints top-1 = class |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        params.fvo.iterations,
+        params.fvo.loss_threshold,
+        params.attack.iterations,
+        s.max_rounds,
+        s.bypass_iterations,
+        params.bypass.lr,
+        s.points,
+    );
+    for (m, ms) in &s.models {
+        for (p, ps) in &ms.photos {
+            md.push_str(&format!(
+                "| {m} | {p} | {} {} | {} | {:.4} | {}, {} | {:.1e}, {:.1e} | {} | {} | {:.4} | {} |\n",
+                ps.class,
+                ps.class_name,
+                yes(ps.photo_top1_is_class),
+                ps.photo_ce,
+                ps.fvo_iterations[0],
+                ps.fvo_iterations[1],
+                ps.fvo_ce[0],
+                ps.fvo_ce[1],
+                ps.attack_source,
+                ps.attack_iterations,
+                ps.attack_ce,
+                yes(ps.all_endpoints_top1_is_class),
+            ));
+        }
+    }
+    md.push_str(&format!(
+        "\n## Barrier max per pair\n\n\
+         | model | photo | pair |{round_head} straight gap | final gap | first bend |\n\
+         |---|---|---|{round_rule}---|---|---|\n"
+    ));
+    for (m, ms) in &s.models {
+        for (p, ps) in &ms.photos {
+            for kind in PairKind::ALL {
+                if let Some(b) = ps.pairs.get(kind.name()) {
+                    let cells: String = (0..=s.max_rounds)
+                        .map(|r| match b.max_by_round.get(r) {
+                            Some(v) => format!(" {v:.3e} |"),
+                            None => " — |".into(),
+                        })
+                        .collect();
+                    md.push_str(&format!(
+                        "| {m} | {p} | {} |{cells} {:.3e} | {:.3e} | {:.3} |\n",
+                        kind.label(),
+                        b.straight_gap,
+                        b.bent_gap,
+                        b.relative_bends.first().copied().unwrap_or(0.0),
+                    ));
+                }
+            }
+        }
+    }
+    md.push_str(
+        "\n## Medians over photos\n\n\
+         | model | pair kind | pairs | straight max | straight gap | bent max | bent gap | \
+         max endpoint CE | endpoints top-1 = class |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (m, ms) in &s.models {
+        for kind in PairKind::ALL {
+            if let Some(k) = ms.pair_kinds.get(kind.name()) {
+                md.push_str(&format!(
+                    "| {m} | {} | {} | {:.3e} | {:.3e} | {:.3e} | {:.3e} | {:.3e} | {} |\n",
+                    kind.label(),
+                    k.pairs,
+                    k.median_straight_max,
+                    k.median_straight_gap,
+                    k.median_bent_max,
+                    k.median_bent_gap,
+                    k.max_endpoint_ce,
+                    yes(k.all_endpoints_top1_is_class),
+                ));
+            }
+        }
+    }
+    md.push_str(&figure_links(dir));
+    let path = dir.join("report.md");
+    crate::atomic::write_atomic(&path, md.as_bytes())?;
+    Ok(path)
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "**no**"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> ImagenetDemoParams {
+        ImagenetDemoParams {
+            models: vec!["squeezenet-1.1".into()],
+            photos: vec![
+                PhotoEntry {
+                    name: "coffee".into(),
+                    class: 967,
+                    attack_source: None,
+                },
+                PhotoEntry {
+                    name: "chelsea".into(),
+                    class: 285,
+                    attack_source: None,
+                },
+            ],
+            seed: 1,
+            fvo: FvoConfig::default(),
+            attack: PaperAttackConfig::default(),
+            bypass: BypassConfig::default(),
+            rounds: default_rounds(),
+        }
+    }
+
+    fn message(p: &ImagenetDemoParams) -> String {
+        p.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_params_name_the_field() {
+        assert!(params().validate().is_ok());
+        let mut p = params();
+        p.models = vec!["lenet5-mnist".into()];
+        assert!(message(&p).contains("params.models"), "{}", message(&p));
+        let mut p = params();
+        p.photos[1].name = "dog".into();
+        assert!(message(&p).contains("params.photos[1].name"));
+        let mut p = params();
+        p.photos[0].class = 1000;
+        assert!(message(&p).contains("params.photos[0].class"));
+        // A single photo has no other photo to attack unless one is named.
+        let mut p = params();
+        p.photos.truncate(1);
+        assert!(message(&p).contains("params.photos[0].attack_source"));
+        p.photos[0].attack_source = Some("chelsea".into());
+        assert!(p.validate().is_ok());
+        let mut p = params();
+        p.bypass = BypassConfig::free();
+        assert!(message(&p).contains("params.bypass.mode"));
+        let mut p = params();
+        p.rounds.max_rounds = 0;
+        assert!(message(&p).contains("params.rounds.max_rounds"));
+    }
+
+    #[test]
+    fn attack_sources_default_to_the_next_photo() {
+        let p = params();
+        assert_eq!(p.attack_source(0), "chelsea");
+        assert_eq!(p.attack_source(1), "coffee");
+    }
+
+    fn endpoint(role: Role, loss: f64, top1_is_class: bool) -> EndpointRow {
+        EndpointRow {
+            model: "m".into(),
+            photo: "coffee".into(),
+            class: 967,
+            role,
+            loss,
+            top1: if top1_is_class { 967 } else { 0 },
+            top1_is_class,
+            iterations: 0,
+            converged: true,
+        }
+    }
+
+    fn pair(kind: PairKind, maxes: &[f64]) -> PairResult {
+        PairResult {
+            kind,
+            rounds: maxes
+                .iter()
+                .enumerate()
+                .map(|(r, &m)| RoundRow {
+                    model: "m".into(),
+                    photo: "coffee".into(),
+                    kind,
+                    round: r,
+                    barrier_max: m,
+                    barrier_gap: m / 2.0,
+                    relative_bend: 0.01 * r as f64,
+                })
+                .collect(),
+            straight: Curve {
+                arc: vec![0.0, 1.0],
+                loss: vec![0.1, 0.2],
+            },
+            bent: Curve {
+                arc: vec![0.0, 1.0],
+                loss: vec![0.1, 0.2],
+            },
+        }
+    }
+
+    fn unit(photo: &str, adversarial_top1: bool, scale: f64) -> PhotoUnit {
+        let mut endpoints = vec![
+            endpoint(Role::Photo, 0.02, true),
+            endpoint(Role::FvoA, 4e-4, true),
+            endpoint(Role::FvoB, 3e-4, true),
+            endpoint(Role::Adversarial, 0.01, adversarial_top1),
+        ];
+        endpoints.iter_mut().for_each(|e| e.photo = photo.into());
+        PhotoUnit {
+            model: "m".into(),
+            photo: photo.into(),
+            class: 967,
+            class_name: "espresso".into(),
+            attack_source: "chelsea".into(),
+            endpoints,
+            pairs: vec![
+                pair(PairKind::RealSynthetic, &[scale, scale / 10.0]),
+                pair(
+                    PairKind::SyntheticSynthetic,
+                    &[scale, scale / 10.0, scale / 100.0],
+                ),
+                pair(PairKind::RealAdversarial, &[4.0 * scale, scale]),
+            ],
+        }
+    }
+
+    #[test]
+    fn summary_takes_medians_over_photos_and_keeps_early_stops() {
+        let units = vec![unit("coffee", true, 1.0), unit("chelsea", false, 3.0)];
+        let s = summarise(&units, &BypassConfig::default(), &default_rounds());
+        let m = &s.models["m"];
+        let rs = &m.pair_kinds["real_synthetic"];
+        assert_eq!(rs.pairs, 2);
+        assert!((rs.median_straight_max - 2.0).abs() < 1e-12);
+        // The real–synthetic pairs stopped after one bend: round 2 keeps it.
+        assert_eq!(rs.median_max_by_round.len(), 3);
+        assert!((rs.median_max_by_round[2] - 0.2).abs() < 1e-12);
+        assert!((m.pair_kinds["synthetic_synthetic"].median_bent_max - 0.02).abs() < 1e-12);
+        assert!((m.pair_kinds["real_adversarial"].worst_bent_max - 3.0).abs() < 1e-12);
+        // The adversarial endpoint of chelsea's unit is misclassified: only
+        // the pairs holding it are flagged.
+        assert!(!m.pair_kinds["real_adversarial"].all_endpoints_top1_is_class);
+        assert!(m.pair_kinds["real_synthetic"].all_endpoints_top1_is_class);
+        assert!(!m.photos["chelsea"].all_endpoints_top1_is_class);
+        assert!(m.photos["coffee"].all_endpoints_top1_is_class);
+        assert_eq!(
+            m.photos["coffee"].pairs["real_adversarial"].endpoint_ce,
+            [0.02, 0.01]
+        );
+        assert!((m.pair_kinds["real_synthetic"].max_endpoint_ce - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn shipped_configs_parse_and_round_trip_through_their_stored_text() {
+        use crate::experiment::{ExperimentKind, RunConfig};
+        for text in [
+            include_str!("../../experiments/imagenet-demo.toml"),
+            include_str!("../../experiments/imagenet-demo-quick.toml"),
+        ] {
+            let cfg = RunConfig::parse(text).unwrap();
+            assert_eq!(cfg.kind, ExperimentKind::ImagenetDemo);
+            // A config built in code (attack sources left to default
+            // included) is stored as TOML that parses to the same hash.
+            let built = RunConfig::from_experiment(cfg.kind, None, cfg.experiment.clone()).unwrap();
+            assert_eq!(RunConfig::parse(&built.text).unwrap().hash, cfg.hash);
+        }
+        let c = crate::experiment::ExperimentConfig::ImagenetDemo(params());
+        let built = RunConfig::from_experiment(ExperimentKind::ImagenetDemo, None, c).unwrap();
+        let again = RunConfig::parse(&built.text).unwrap();
+        assert_eq!(again.hash, built.hash);
+        // Unknown keys in a photo entry are refused by name.
+        let bad = include_str!("../../experiments/imagenet-demo-quick.toml")
+            .replace("class = 967,", "class = 967, clas = 1,");
+        let e = RunConfig::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("clas"), "{e}");
+    }
+
+    #[test]
+    fn file_names_replace_dots() {
+        assert_eq!(file_part("squeezenet-1.1"), "squeezenet-1_1");
+    }
+}
