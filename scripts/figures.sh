@@ -13,6 +13,7 @@ fi
 "$ISMC" figures results/lattice-thresholds --out "$OUT" >/dev/null
 "$ISMC" figures results/mnist-lenet5-adversarial --out "$OUT/adversarial" >/dev/null
 "$ISMC" figures results/mnist-lenet5adv-adversarial --out "$OUT/adversarial-advtrained" >/dev/null
+"$ISMC" figures results/mnist-cnn-adversarial --out "$OUT/adversarial-cnn" >/dev/null
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
 "$ISMC" figures results/slice-percolation-cnn --out "$OUT/slice-percolation-cnn" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null

@@ -208,8 +208,13 @@ impl TrainingParams {
             }
         }
         if let Some(init) = &self.recipe.init {
-            init.parse::<Init>()
-                .map_err(|e| prefix(e.into(), "params.recipe."))?;
+            if init.parse::<Init>().is_err() {
+                return Err(Error::invalid(
+                    "params.recipe.init",
+                    init,
+                    "expected pytorch, kaiming-normal, xavier-uniform, torchvision or gaussian:STD",
+                ));
+            }
         }
         Ok(())
     }
