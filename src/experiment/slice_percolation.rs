@@ -53,6 +53,14 @@ pub struct SliceParams {
     /// Data set of the real inputs.
     #[serde(default = "default_data")]
     pub data: String,
+    /// Shape of one input, e.g. `[3, 32, 32]`, for networks without a data
+    /// set (untrained CIFAR-shaped ResNet-18): then `classes` is needed too,
+    /// `data` is not loaded, and only `synthetic` pairs are possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<Vec<usize>>,
+    /// Number of classes, with `input_shape`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
     /// Master seed.
     pub seed: u64,
     /// Pair kinds (`real_real`, `real_adversarial`, `synthetic`).
@@ -112,6 +120,39 @@ impl SliceParams {
         }
         if self.pairs == 0 {
             return Err(Error::invalid("params.pairs", 0, "expected at least 1"));
+        }
+        match (&self.input_shape, self.classes) {
+            (None, None) => {}
+            (Some(shape), Some(classes)) => {
+                if shape.is_empty() || shape.contains(&0) {
+                    return Err(Error::invalid(
+                        "params.input_shape",
+                        format!("{shape:?}"),
+                        "expected positive sides, e.g. [3, 32, 32]",
+                    ));
+                }
+                if classes < 2 {
+                    return Err(Error::invalid(
+                        "params.classes",
+                        classes,
+                        "expected at least 2 classes",
+                    ));
+                }
+                if let Some(k) = self.pair_kinds.iter().find(|k| k.as_str() != "synthetic") {
+                    return Err(Error::invalid(
+                        "params.pair_kinds",
+                        k,
+                        "with input_shape there is no data set: only \"synthetic\" pairs",
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "params.input_shape",
+                    format!("{:?} with classes = {:?}", self.input_shape, self.classes),
+                    "give both input_shape and classes, or neither",
+                ))
+            }
         }
         if self.pair_kinds.is_empty() {
             return Err(Error::invalid(
@@ -178,7 +219,8 @@ pub struct PairSlices {
 pub struct SlicePercolation {
     params: SliceParams,
     models: Vec<Network>,
-    data: Dataset,
+    /// The real inputs (none with `input_shape`: synthetic pairs only).
+    data: Option<Dataset>,
     units: Vec<(usize, String, usize)>,
 }
 
@@ -186,11 +228,18 @@ impl SlicePercolation {
     /// Loads models and data.
     pub fn new(params: SliceParams) -> Result<Self> {
         params.validate()?;
-        let data = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+        let (data, shape, classes) = match (&params.input_shape, params.classes) {
+            (Some(shape), Some(classes)) => (None, shape.clone(), classes),
+            _ => {
+                let d = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+                let (shape, classes) = (d.item_shape().to_vec(), d.classes());
+                (Some(d), shape, classes)
+            }
+        };
         let mut models = Vec::new();
         for m in &params.models {
             models.push(
-                crate::nn::zoo::load_spec(m, data.item_shape(), data.classes())
+                crate::nn::zoo::load_spec(m, &shape, classes)
                     .map_err(|e| prefix(e.into(), "params.models: "))?,
             );
         }
@@ -218,12 +267,13 @@ impl SlicePercolation {
         class: u32,
         seed: u64,
     ) -> Result<(Vec<f32>, Vec<f32>)> {
-        let mut own: Vec<usize> = (0..self.data.len())
-            .filter(|&i| self.data.labels()[i] as u32 == class)
+        let data = self.data()?;
+        let mut own: Vec<usize> = (0..data.len())
+            .filter(|&i| data.labels()[i] as u32 == class)
             .collect();
         own.shuffle(&mut unit_rng(seed, &[1]));
         own.truncate(self.params.candidates);
-        let xs = self.data.values(&own);
+        let xs = data.values(&own);
         let losses = model.loss_flat(&xs, &[class], 256)?;
         let mut order: Vec<usize> = (0..own.len()).collect();
         let low: Vec<usize> = order
@@ -237,7 +287,19 @@ impl SlicePercolation {
             order.sort_by(|&a, &b| losses[a].total_cmp(&losses[b]).then(a.cmp(&b)));
             order[..2].to_vec()
         };
-        Ok((self.data.item(own[pick[0]]), self.data.item(own[pick[1]])))
+        Ok((data.item(own[pick[0]]), data.item(own[pick[1]])))
+    }
+
+    /// The data set of the real endpoints (validation makes it present
+    /// whenever a real pair kind is configured).
+    fn data(&self) -> Result<&Dataset> {
+        self.data.as_ref().ok_or_else(|| {
+            Error::invalid(
+                "params.pair_kinds",
+                "real pairs",
+                "need a data set; remove input_shape",
+            )
+        })
     }
 
     fn endpoints(
@@ -251,8 +313,9 @@ impl SlicePercolation {
             "real_real" => self.real_endpoints(model, class, seed),
             "real_adversarial" => {
                 let (a, _) = self.real_endpoints(model, class, seed)?;
-                let others: Vec<usize> = (0..self.data.len())
-                    .filter(|&i| self.data.labels()[i] as u32 != class)
+                let data = self.data()?;
+                let others: Vec<usize> = (0..data.len())
+                    .filter(|&i| data.labels()[i] as u32 != class)
                     .collect();
                 let mut rng = unit_rng(seed, &[2]);
                 let src = *others.choose(&mut rng).ok_or_else(|| {
@@ -265,7 +328,7 @@ impl SlicePercolation {
                 let stop = model.loss_flat(&a, &[class], 1)?[0];
                 let adv = paper_attack(
                     model,
-                    &self.data.item(src),
+                    &data.item(src),
                     &[class],
                     &[stop],
                     &self.params.attack,
@@ -667,4 +730,60 @@ pub fn write_report(dir: &Path) -> Result<PathBuf> {
     let path = dir.join("report.md");
     crate::atomic::write_atomic(&path, md.as_bytes())?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(text: &str) -> SliceParams {
+        toml::from_str(text).unwrap()
+    }
+
+    const BASE: &str = r#"
+        models = ["untrained:mlp:pytorch:1"]
+        seed = 1
+        pairs = 1
+    "#;
+
+    #[test]
+    fn input_shape_needs_classes_and_synthetic_pairs_only() {
+        let ok = params(&format!(
+            "{BASE}pair_kinds = [\"synthetic\"]\ninput_shape = [1, 8, 8]\nclasses = 3\n"
+        ));
+        assert!(ok.validate().is_ok());
+        // Without the optional fields the canonical form is unchanged, so
+        // the hashes of existing runs stay valid.
+        let plain = params(&format!("{BASE}pair_kinds = [\"synthetic\"]\n"));
+        let json = serde_json::to_string(&plain).unwrap();
+        assert!(
+            !json.contains("input_shape") && !json.contains("classes"),
+            "{json}"
+        );
+
+        let real = params(&format!(
+            "{BASE}pair_kinds = [\"real_real\"]\ninput_shape = [1, 8, 8]\nclasses = 3\n"
+        ));
+        let e = real.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("params.pair_kinds") && e.contains("synthetic"),
+            "{e}"
+        );
+        let half = params(&format!(
+            "{BASE}pair_kinds = [\"synthetic\"]\ninput_shape = [1, 8, 8]\n"
+        ));
+        let e = half.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("params.input_shape") && e.contains("classes"),
+            "{e}"
+        );
+        let zero = params(&format!(
+            "{BASE}pair_kinds = [\"synthetic\"]\ninput_shape = [1, 0, 8]\nclasses = 3\n"
+        ));
+        assert!(zero
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("params.input_shape"));
+    }
 }
