@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -146,28 +148,8 @@ fn untrained_connectivity_quick_connects_fvo_modes_identically_for_any_thread_co
     }
 }
 
-/// Every file of a run directory but the manifest (wall times), by path.
-fn run_files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                if rel != "manifest.json" {
-                    out.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut out = std::collections::BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
 fn assert_same_run(a: &Path, b: &Path) {
-    let (fa, fb) = (run_files(a), run_files(b));
+    let (fa, fb) = (common::run_files(a), common::run_files(b));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (k, v) in &fa {
         assert!(v == &fb[k], "{k} differs between {a:?} and {b:?}");
@@ -182,7 +164,7 @@ fn training_quick_writes_identical_weights_for_any_thread_count_and_merged_shard
     let s = run(CONFIG, &d1, 1);
     run(CONFIG, &d2, 2);
     assert_same_run(&d1, &d2);
-    let files = run_files(&d1);
+    let files = common::run_files(&d1);
     for id in ["mlp-s1", "mlp-s2"] {
         assert!(files.contains_key(&format!("artifacts/{id}/model.safetensors")));
     }

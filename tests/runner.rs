@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+mod common;
+
 const QUICK: &str = "experiments/lattice-crossing-quick.toml";
 /// Units of QUICK: 2 sides × 1000 samples / 50 per unit.
 const QUICK_UNITS: usize = 40;
@@ -21,25 +23,9 @@ fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("ismc")
 }
 
-/// Every file of a run directory except the manifest (which holds wall
-/// times), relative path → bytes.
+/// Every file of a run directory but the manifest.
 fn results(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().display().to_string();
-                if rel != "manifest.json" {
-                    out.insert(rel, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    common::run_files(dir)
 }
 
 fn assert_same(a: &Path, b: &Path) {
