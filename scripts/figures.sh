@@ -16,6 +16,7 @@ fi
 "$ISMC" figures results/mnist-cnn-adversarial --out "$OUT/adversarial-cnn" >/dev/null
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
 "$ISMC" figures results/slice-percolation-cnn --out "$OUT/slice-percolation-cnn" >/dev/null
+"$ISMC" figures results/slice-percolation-resnet18 --out "$OUT/slice-percolation-resnet18" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 "$ISMC" figures results/untrained-resnet18-connectivity --out "$OUT/untrained-resnet18-connectivity" >/dev/null
 "$ISMC" figures results/training-mnist --out "$OUT/training-mnist" >/dev/null
