@@ -76,7 +76,6 @@ fn f64_model(name: &str) -> Network {
         .unwrap()
 }
 
-use common::loss64;
 
 /// Central differences in f64 (h = 1e-7, where neither rounding nor the
 /// ReLU/max-pool kinks matter) against the autograd input gradient computed
@@ -110,46 +109,13 @@ fn input_gradients_match_central_differences() {
     let x32 = Tensor::from_slice(&noisy, shape.as_slice(), &Device::Cpu).unwrap();
     let xv: Vec<f64> = noisy.iter().map(|&v| v as f64).collect();
     let x64 = Tensor::from_slice(&xv, shape.as_slice(), &Device::Cpu).unwrap();
-    let n = 784;
     let h = 1e-7;
     for name in ["lenet5-mnist", "lenet5-mnist-adv"] {
         let model = f64_model(name);
         let lg = model.loss_and_input_grad(&x64, &targets).unwrap();
         let g: Vec<f64> = lg.grad.flatten_all().unwrap().to_vec1().unwrap();
-        // Directional derivatives along fixed pseudo-random directions.
-        for dir in 0..4u64 {
-            let v = common::direction(dir, xv.len());
-            let plus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a + h * b).collect();
-            let minus: Vec<f64> = xv.iter().zip(&v).map(|(a, b)| a - h * b).collect();
-            let lp = loss64(&model, &plus, &shape, &targets);
-            let lm = loss64(&model, &minus, &shape, &targets);
-            for s in 0..idx.len() {
-                let fd = (lp[s] - lm[s]) / (2.0 * h);
-                let an: f64 = (0..n).map(|k| g[s * n + k] * v[s * n + k]).sum();
-                assert!(
-                    (fd - an).abs() <= 1e-6 + 1e-4 * an.abs(),
-                    "{name} item {s} dir {dir}: finite difference {fd} vs gradient {an}"
-                );
-            }
-        }
-        // Single pixels: the 10 largest |g| of each input.
-        for s in 0..idx.len() {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_by(|&a, &b| g[s * n + b].abs().total_cmp(&g[s * n + a].abs()));
-            for &k in &order[..10] {
-                let (mut plus, mut minus) = (xv.clone(), xv.clone());
-                plus[s * n + k] += h;
-                minus[s * n + k] -= h;
-                let fd = (loss64(&model, &plus, &shape, &targets)[s]
-                    - loss64(&model, &minus, &shape, &targets)[s])
-                    / (2.0 * h);
-                let an = g[s * n + k];
-                assert!(
-                    (fd - an).abs() <= 1e-6 + 1e-4 * an.abs(),
-                    "{name} item {s} pixel {k}: fd {fd} vs {an}"
-                );
-            }
-        }
+        // Directional derivatives and the 10 largest |g| of each input.
+        common::check_central_differences(&model, &xv, &shape, &targets, &g, h, 10, name);
         // The f32 model gives the same gradient to f32 accuracy.
         let m32 = zoo::load_named(name).unwrap();
         let g32: Vec<f32> = m32
