@@ -22,11 +22,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
+use super::lattice_study::{figure_links, read_csv, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::nn::eval::confusion;
+use crate::nn::eval::{confusion, Confusion};
 use crate::nn::Classifier;
 use crate::plot::k_series::{KSeries, KSeriesFigure};
 use crate::progress::NoProgress;
@@ -315,7 +315,6 @@ impl Experiment for Evaluation {
 
     fn write_report(&self, dir: &Path) -> Result<PathBuf> {
         let rows: Vec<AccuracyRow> = read_csv(&dir.join("accuracy.csv"))?;
-        let _: EvaluationSummary = read_json(&dir.join("summary.json"))?;
         let mut md = String::from(
             "# Evaluation\n\n\
              | model | data | items | accuracy | 95 % interval | mean loss | worst class |\n\
@@ -345,19 +344,13 @@ impl Experiment for Evaluation {
 
 fn accuracy_row(u: &EvalUnit) -> AccuracyRow {
     let (lo, hi) = wilson_interval(u.correct, u.n as u64, 1.959964);
-    let per_class: Vec<f64> = u
-        .confusion
-        .iter()
-        .enumerate()
-        .map(|(c, row)| {
-            let n: u64 = row.iter().sum();
-            if n == 0 {
-                f64::INFINITY
-            } else {
-                row[c] as f64 / n as f64
-            }
-        })
-        .collect();
+    let per_class = Confusion {
+        counts: u.confusion.clone(),
+        loss_sum: u.mean_loss * u.n as f64,
+        n: u.n,
+    }
+    .per_class_accuracy();
+    // Classes without items have NaN accuracy, which no comparison selects.
     let (worst_class, worst) = per_class
         .iter()
         .copied()

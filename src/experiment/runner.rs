@@ -318,7 +318,8 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
     let ids = exp.units();
     check_ids(&ids)?;
     // Check everything before writing anything.
-    let mut sources: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    // Unit id → the shard directory its files are taken from.
+    let mut sources: BTreeMap<&str, &Path> = BTreeMap::new();
     for dir in dirs {
         let other = RunConfig::from_file(&dir.join("config.toml"))?;
         if other.hash != cfg.hash {
@@ -337,21 +338,17 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
                 continue;
             }
             if let Some(prev) = sources.get(id.as_str()) {
-                let prev_dir = prev
-                    .parent()
-                    .and_then(Path::parent)
-                    .expect("DIR/units/ID.json");
-                let same = read(prev)? == read(&path)?
-                    && tree_files(&artifact_dir(prev_dir, id))?
-                        == tree_files(&artifact_dir(dir, id))?;
+                let earlier = unit_path(prev, id);
+                let same = read(&earlier)? == read(&path)?
+                    && tree_files(&artifact_dir(prev, id))? == tree_files(&artifact_dir(dir, id))?;
                 if !same {
                     return Err(Error::InvalidFile {
                         path,
-                        reason: format!("unit {id} differs from {}", prev.display()),
+                        reason: format!("unit {id} differs from {}", earlier.display()),
                     });
                 }
             } else {
-                sources.insert(id, path);
+                sources.insert(id, dir);
             }
         }
     }
@@ -389,18 +386,14 @@ pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Pa
         }
     }
     for (id, src) in &sources {
-        let dst = unit_path(out, id);
-        if src != &dst {
-            let src_dir = src
-                .parent()
-                .and_then(Path::parent)
-                .expect("DIR/units/ID.json");
+        let (from, to) = (unit_path(src, id), unit_path(out, id));
+        if from != to {
             let files = UnitFiles::new(out, id);
             files.clear()?;
-            for (rel, bytes) in tree_files(&artifact_dir(src_dir, id))? {
+            for (rel, bytes) in tree_files(&artifact_dir(src, id))? {
                 write_atomic(&files.dir()?.join(rel), &bytes)?;
             }
-            write_atomic(&dst, &read(src)?)?;
+            write_atomic(&to, &read(&from)?)?;
         }
     }
     manifest.write(out)?;

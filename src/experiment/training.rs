@@ -49,7 +49,9 @@ use crate::inputspace::pairs::linear_barriers;
 use crate::nn::arch::Arch;
 use crate::nn::eval::evaluate;
 use crate::nn::init::Init;
-use crate::nn::train::{fit, OptimizerKind, Snapshot, TrainConfig, TrainObserver, MODEL_FILE};
+use crate::nn::train::{
+    fit, NoObserver, OptimizerKind, Snapshot, TrainConfig, TrainObserver, MODEL_FILE,
+};
 use crate::plot::k_series::{KSeries, KSeriesFigure};
 use crate::progress::NoProgress;
 use crate::rng::{derive_seed, unit_rng};
@@ -358,9 +360,12 @@ impl Training {
     /// once here to check them; each unit loads its own split).
     pub fn new(params: TrainingParams) -> Result<Self> {
         params.validate()?;
-        let probe = crate::data::train_test(&params.data, params.seeds[0])
-            .map_err(|e| prefix(e.into(), "params.data: "))?
-            .1;
+        // The shape and classes only: the test split is enough (and small).
+        let probe = match params.data.as_str() {
+            "mnist" | "fashion-mnist" => crate::data::load(&params.data),
+            _ => crate::data::train_test(&params.data, params.seeds[0]).map(|t| t.1),
+        }
+        .map_err(|e| prefix(e.into(), "params.data: "))?;
         let (item_shape, classes) = (probe.item_shape().to_vec(), probe.classes());
         let mut archs = Vec::new();
         for a in &params.archs {
@@ -450,16 +455,12 @@ impl Experiment for Training {
             )?),
             None => None,
         };
-        let trained = match watcher.as_mut() {
-            Some(w) => fit(&cfg, &train_set, &test_set, &NoProgress, w)?,
-            None => fit(
-                &cfg,
-                &train_set,
-                &test_set,
-                &NoProgress,
-                &mut crate::nn::train::NoObserver,
-            )?,
+        let mut unwatched = NoObserver;
+        let observer: &mut dyn TrainObserver = match watcher.as_mut() {
+            Some(w) => w,
+            None => &mut unwatched,
         };
+        let trained = fit(&cfg, &train_set, &test_set, &NoProgress, observer)?;
         let measurements = match watcher {
             Some(w) => w.finish()?,
             None => Vec::new(),

@@ -628,9 +628,9 @@ pub fn train(
         return Err(e);
     }
     trained.save(&out.join(MODEL_FILE))?;
+    // `log.json` is already written, snapshots included, after the last epoch.
     let mut log = trained.log;
     log.snapshots = files.snapshots;
-    write_log(&out.join("log.json"), &log)?;
     Ok(log)
 }
 
