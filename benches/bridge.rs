@@ -37,6 +37,7 @@ fn lenet() -> Network {
 }
 
 fn dense(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     let model = lenet();
     let (a, cc, class) = pairs(1).remove(0);
     let slice = Slice::random(&a, &cc, &GridSpec::cube(2, 64, 1.0), 1).unwrap();
@@ -50,6 +51,7 @@ fn dense(c: &mut Criterion) {
 }
 
 fn loss_order(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     let n = 1_000_000u64;
     let values = (0..n).map(|i| (ismc::rng::mix64(i) >> 40) as f32).collect();
     let field = LossField::new(vec![1000, 1000], values).unwrap();

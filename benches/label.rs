@@ -28,6 +28,7 @@ fn grid(shape: &[usize], density: f64) -> Vec<bool> {
 }
 
 fn bench_label(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     let mut group = c.benchmark_group("label_open_pc");
     group.sample_size(10);
     for (shape, p_c) in CASES {

@@ -86,6 +86,7 @@ fn report_cpu_time(label: &str, batch: usize, iters: usize, mut f: impl FnMut())
 }
 
 fn bench(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     let mnist = batch();
     let cifar = cifar_batch();
     let resnet =
@@ -142,6 +143,7 @@ fn bench(c: &mut Criterion) {
 const IMAGENET_BATCH: usize = 16;
 
 fn bench_imagenet(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     for name in ["squeezenet-1.1", "efficientnet-lite0"] {
         let model = match ismc::nn::zoo::load_spec(name, &[], 0) {
             Ok(m) => m,

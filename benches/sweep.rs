@@ -11,6 +11,7 @@ use ismc::percolation::{run_sweeps, Kind, SweepConfig};
 const LATTICES: [(usize, usize); 5] = [(2, 4096), (3, 256), (4, 64), (5, 28), (6, 16)];
 
 fn sweeps(c: &mut Criterion) {
+    ismc::memory::tune_allocator();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

@@ -39,7 +39,9 @@
 //! assert!((p_wrap - 0.5927).abs() < 0.03);
 //! ```
 
-#![forbid(unsafe_code)]
+// No unsafe code, with one audited exception: the allocator tuning in
+// `memory::tune_allocator` (two `mallopt` calls).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod atomic;

@@ -48,13 +48,12 @@ pub fn lift(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// Makes candle's matrix products use as many threads as the rayon pool.
-pub fn sync_threads() {
+/// Makes candle's matrix products use as many threads as the rayon pool
+/// (candle reads `RAYON_NUM_THREADS` on every product); a value the user
+/// set is kept.
+pub fn sync_threads_to(threads: usize) {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var(
-            "RAYON_NUM_THREADS",
-            rayon::current_num_threads().to_string(),
-        );
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
 }
 
@@ -102,7 +101,6 @@ pub fn load_model(
 
 /// Runs `ismc eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    sync_threads();
     let data = nn(ismc::data::load(&args.data))?;
     let model = load_model(&args.model, args.arch.as_deref(), &data)?;
     let bar = Bar::new(data.len() as u64, "eval");

@@ -22,7 +22,7 @@ use ismc::inputspace::path::{loss_along, Path};
 use ismc::nn::{Classifier, Network};
 use serde_json::json;
 
-use super::eval::{nn, sync_threads};
+use super::eval::nn;
 use super::inputs::{
     load_model_and_data, pair_class, predicted_class, resolve, write_inputs_npy, Input, InputRef,
     PairRef,
@@ -193,7 +193,6 @@ pub struct FvoArgs {
 
 /// Loads model, data and both endpoints, and fixes the target class.
 fn load_pair(a: &PairArgs) -> anyhow::Result<(Network, Input, Input, u32)> {
-    sync_threads();
     let (model, data) = load_model_and_data(&a.model, &a.data)?;
     let len = model.spec().item_len();
     let ea = resolve(&a.pair.0, &data, len, "--pair (A)")?;
@@ -318,7 +317,6 @@ pub fn bypass(args: BypassArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `ismc attack`.
 pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
-    sync_threads();
     let (model, data) = load_model_and_data(&args.model, &args.data)?;
     let spec = model.spec().clone();
     let len = spec.item_len();
@@ -457,7 +455,6 @@ pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `ismc fvo`.
 pub fn fvo(args: FvoArgs) -> anyhow::Result<ExitCode> {
-    sync_threads();
     let (model, _data) = load_model_and_data(&args.model, &args.data)?;
     let cfg = FvoConfig {
         iterations: args.iterations,

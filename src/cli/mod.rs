@@ -86,15 +86,29 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     ismc::progress::set_quiet(cli.quiet);
     init_logging(cli.verbose);
-    if let Some(n) = cli.threads {
-        if n == 0 {
-            return Err(ismc::Error::invalid("--threads", n, "expected at least 1").into());
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()?;
+    if cli.threads == Some(0) {
+        return Err(ismc::Error::invalid("--threads", 0, "expected at least 1").into());
     }
-    match cli.command {
+    // The command runs *inside* the pool, so the main thread is a worker:
+    // candle's matrix products and our kernels then split work by stealing
+    // instead of handing every small parallel region across threads and
+    // waiting (1.6× faster for LeNet5 gradients at batch 256 on 2 threads,
+    // `cargo bench --bench inputspace`). Worker stacks get 64 MiB because
+    // candle's backward pass walks deep graphs (ResNet, EfficientNet)
+    // recursively.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20);
+    if let Some(n) = cli.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build()?;
+    eval::sync_threads_to(pool.current_num_threads());
+    let command = cli.command;
+    pool.install(move || dispatch(command))
+}
+
+/// Runs one subcommand (inside the thread pool).
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Run(args) => run::run(args),
         Command::Merge(args) => run::merge(args),
         Command::Report(args) => run::report(args),

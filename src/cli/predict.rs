@@ -7,7 +7,7 @@ use ismc::data::{imagenet_classes, photos};
 use ismc::nn::{zoo, Classifier};
 use serde::Serialize;
 
-use super::eval::{nn, sync_threads};
+use super::eval::nn;
 
 /// Arguments of `ismc predict`.
 #[derive(Debug, Args)]
@@ -79,7 +79,6 @@ fn class_names(classes: usize) -> Vec<String> {
 
 /// Runs `ismc predict`.
 pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
-    sync_threads();
     if args.top == 0 {
         return Err(ismc::Error::invalid("--top", 0, "expected at least 1").into());
     }

@@ -57,7 +57,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Runs (or resumes) `cfg` in `out`, with a progress bar and Ctrl-C handling:
 /// the first Ctrl-C lets running units finish, the second exits at once.
 pub fn execute(cfg: &RunConfig, out: &Path, shard: Shard) -> anyhow::Result<ExitCode> {
-    crate::cli::eval::sync_threads();
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();

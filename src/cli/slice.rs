@@ -225,7 +225,6 @@ pub struct GraphArgs {
 
 /// Runs `ismc slice` (flat form or a subcommand).
 pub fn run(cli: SliceCli) -> anyhow::Result<ExitCode> {
-    crate::cli::eval::sync_threads();
     match cli.cmd {
         Some(SliceCommand::Dense(a)) => dense(a),
         Some(SliceCommand::Invade(a)) => invade_cmd(a),

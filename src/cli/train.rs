@@ -8,7 +8,7 @@ use ismc::nn::init::Init;
 use ismc::nn::train::{train, OptimizerKind, TrainConfig};
 use ismc::progress::Bar;
 
-use super::eval::{nn, parse_arch, sync_threads};
+use super::eval::{nn, parse_arch};
 
 /// Arguments of `ismc train`.
 #[derive(Debug, Args)]
@@ -65,7 +65,6 @@ pub struct TrainArgs {
 
 /// Runs `ismc train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    sync_threads();
     let (train_set, test_set) =
         nn(ismc::data::train_test(&args.data, args.seed)).map_err(|e| match e {
             ismc::Error::Nn(ismc::nn::NnError::UnknownName { name, .. }) => {
