@@ -39,8 +39,9 @@
 //! assert!((p_wrap - 0.5927).abs() < 0.03);
 //! ```
 
-// No unsafe code, with one audited exception: the allocator tuning in
-// `memory::tune_allocator` (two `mallopt` calls).
+// No unsafe code, with two audited exceptions in `memory`: the allocator
+// tuning (`tune_allocator`, two `mallopt` calls) and a cache prefetch hint
+// (`prefetch`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

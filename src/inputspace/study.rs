@@ -388,7 +388,9 @@ fn detector_auroc(
 ) -> (f64, [f64; 2]) {
     let scores = |v: &[DetectionSample]| -> Vec<f64> {
         detector.map_or(vec![], |d| {
-            v.iter().map(|s| d.score(&s.features.to_log_vec())).collect()
+            v.iter()
+                .map(|s| d.score(&s.features.to_log_vec()))
+                .collect()
         })
     };
     let (neg, pos) = (scores(clean), scores(adversarial));

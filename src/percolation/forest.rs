@@ -248,6 +248,12 @@ impl<N: Node> Forest<N> {
         self.nodes[x as usize] = N::make(ROOT | 1, 0);
     }
 
+    /// Hints the CPU to cache the node of `x` (no effect on results).
+    #[inline]
+    pub fn prefetch(&self, x: u32) {
+        crate::memory::prefetch(self.nodes.as_ptr().wrapping_add(x as usize));
+    }
+
     /// Whether `x` is occupied.
     #[inline]
     pub fn is_occupied(&self, x: u32) -> bool {

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
-use crate::lattice::{Boundary, Lattice, MAX_DIM};
+use crate::lattice::{Boundary, Coords, Lattice, MAX_DIM};
 use crate::percolation::forest::{Forest, Lanes, Link, Node};
 use crate::permutation::RandomPermutation;
 use crate::progress::Progress;
@@ -529,6 +529,32 @@ impl<'s> Recorder<'s> {
     }
 }
 
+/// How many sites ahead a site sweep prefetches neighbours.
+const AHEAD: usize = 16;
+
+/// Puts the `k`-th site of the sweep order, with its coordinates, into
+/// `slot` and prefetches its neighbours' nodes.
+#[inline]
+fn enter<N: Node>(
+    f: &Forest<N>,
+    lattice: &Lattice,
+    perm: &RandomPermutation,
+    k: u32,
+    slot: &mut (u32, Coords),
+) {
+    let w = perm.apply(k as u64) as u32;
+    lattice.coords_into(w, &mut slot.1);
+    slot.0 = w;
+    for (axis, &x) in slot.1.iter().enumerate().take(lattice.dim()) {
+        for (v, _) in [lattice.forward(w, x, axis), lattice.backward(w, x, axis)]
+            .into_iter()
+            .flatten()
+        {
+            f.prefetch(v);
+        }
+    }
+}
+
 fn site_torus<N: Node>(
     f: &mut Forest<N>,
     lattice: &Lattice,
@@ -540,14 +566,22 @@ fn site_torus<N: Node>(
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
     let mut rec = Recorder::new(dim, sums, Tally::default());
-    let mut c = [0u32; MAX_DIM];
+    // The sites occupied next, with their coordinates, AHEAD steps in
+    // advance: their neighbours are prefetched when they enter the ring.
+    let mut ring = [(0u32, [0u32; MAX_DIM]); AHEAD];
+    for (k, slot) in ring.iter_mut().enumerate().take(n_sites as usize) {
+        enter(f, lattice, &perm, k as u32, slot);
+    }
     for k in 0..n_sites {
-        let u = perm.apply(k as u64) as u32;
+        let slot = &mut ring[k as usize % AHEAD];
+        let (u, c) = *slot;
+        if k + (AHEAD as u32) < n_sites {
+            enter(f, lattice, &perm, k + AHEAD as u32, slot);
+        }
         f.occupy(u);
         rec.tally.clusters += 1;
         rec.tally.largest = rec.tally.largest.max(1);
         rec.tally.sum_sq += 1;
-        lattice.coords_into(u, &mut c);
         let tracking = rec.pending != 0;
         let mut wrapped = 0;
         for (axis, &x) in c.iter().enumerate().take(dim) {
@@ -596,13 +630,31 @@ fn bond_torus<N: Node>(
         sum_sq: n_sites as u64,
     };
     let mut rec = Recorder::new(dim, sums, tally);
-    for k in 0..slots {
+    // The bonds added next, AHEAD steps in advance, with both end nodes
+    // prefetched when they enter the ring (as in `site_torus`).
+    let bond = |k: u64| {
         let b = perm.apply(k);
         let u = (b / dim as u64) as u32;
         let axis = (b % dim as u64) as usize;
         let (v, _) = lattice
             .forward(u, lattice.coord(u, axis), axis)
             .expect("periodic lattices have every bond");
+        (u, v, axis)
+    };
+    let mut ring = [(0u32, 0u32, 0usize); AHEAD];
+    for (k, slot) in ring.iter_mut().enumerate().take(slots as usize) {
+        *slot = bond(k as u64);
+        f.prefetch(slot.0);
+        f.prefetch(slot.1);
+    }
+    for k in 0..slots {
+        let slot = &mut ring[k as usize % AHEAD];
+        let (u, v, axis) = *slot;
+        if k + (AHEAD as u64) < slots {
+            *slot = bond(k + AHEAD as u64);
+            f.prefetch(slot.0);
+            f.prefetch(slot.1);
+        }
         if rec.pending != 0 {
             match f.link(u, v, axis, 1) {
                 Link::Merged { size_a, size_b } => rec.tally.merge(size_a, size_b),
