@@ -533,14 +533,14 @@ impl<'s> Recorder<'s> {
 const AHEAD: usize = 16;
 
 /// Puts the `k`-th site of the sweep order, with its coordinates, into
-/// `slot` and prefetches its neighbours' nodes.
+/// `slot` and calls `prefetch` on each of its neighbours.
 #[inline]
-fn enter<N: Node>(
-    f: &Forest<N>,
+fn enter(
     lattice: &Lattice,
     perm: &RandomPermutation,
     k: u32,
     slot: &mut (u32, Coords),
+    prefetch: impl Fn(u32),
 ) {
     let w = perm.apply(k as u64) as u32;
     lattice.coords_into(w, &mut slot.1);
@@ -550,7 +550,7 @@ fn enter<N: Node>(
             .into_iter()
             .flatten()
         {
-            f.prefetch(v);
+            prefetch(v);
         }
     }
 }
@@ -570,13 +570,13 @@ fn site_torus<N: Node>(
     // advance: their neighbours are prefetched when they enter the ring.
     let mut ring = [(0u32, [0u32; MAX_DIM]); AHEAD];
     for (k, slot) in ring.iter_mut().enumerate().take(n_sites as usize) {
-        enter(f, lattice, &perm, k as u32, slot);
+        enter(lattice, &perm, k as u32, slot, |v| f.prefetch(v));
     }
     for k in 0..n_sites {
         let slot = &mut ring[k as usize % AHEAD];
         let (u, c) = *slot;
         if k + (AHEAD as u32) < n_sites {
-            enter(f, lattice, &perm, k + AHEAD as u32, slot);
+            enter(lattice, &perm, k + AHEAD as u32, slot, |v| f.prefetch(v));
         }
         f.occupy(u);
         rec.tally.clusters += 1;
@@ -682,14 +682,21 @@ fn site_open(
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
     let mut rec = Recorder::new(dim, sums, Tally::default());
-    let mut c = [0u32; MAX_DIM];
+    // Sites AHEAD steps in advance, neighbours prefetched (as in site_torus).
+    let mut ring = [(0u32, [0u32; MAX_DIM]); AHEAD];
+    for (k, slot) in ring.iter_mut().enumerate().take(n_sites as usize) {
+        enter(lattice, &perm, k as u32, slot, |v| o.uf.prefetch(v));
+    }
     for k in 0..n_sites {
-        let u = perm.apply(k as u64) as u32;
+        let slot = &mut ring[k as usize % AHEAD];
+        let (u, c) = *slot;
+        if k + (AHEAD as u32) < n_sites {
+            enter(lattice, &perm, k + AHEAD as u32, slot, |v| o.uf.prefetch(v));
+        }
         o.uf.occupy(u);
         rec.tally.clusters += 1;
         rec.tally.largest = rec.tally.largest.max(1);
         rec.tally.sum_sq += 1;
-        lattice.coords_into(u, &mut c);
         o.faces[u as usize] = OpenClusters::face_bits(lattice, &c);
         let mut spanned = spanned_axes(o.faces[u as usize]);
         for (axis, &x) in c.iter().enumerate().take(dim) {
