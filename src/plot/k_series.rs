@@ -430,13 +430,39 @@ impl KSeriesFigure {
         Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
     {
         let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        // An integer axis (k, a few dimensions): one label per integer and
+        // none in between, instead of plotters' fractional "nice" steps.
+        let x_range = chart.x_range();
+        let span = x_range.end - x_range.start;
+        let integer_x = span <= 24.0
+            && data
+                .series
+                .iter()
+                .flatten()
+                .map(|p| p.0)
+                .chain(data.references.iter().flatten().map(|p| p.0))
+                .all(|x| x.fract() == 0.0);
+        let x_tick = |x: &f64| {
+            if !integer_x {
+                tick(*x)
+            } else if (x - x.round()).abs() < 1e-9 {
+                format!("{}", x.round() as i64)
+            } else {
+                String::new()
+            }
+        };
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
             .axis_desc_style(label_font())
             .label_style(("sans-serif", 16))
-            .x_label_formatter(&|x| tick(*x))
+            .x_labels(if integer_x {
+                span.ceil() as usize + 1
+            } else {
+                10
+            })
+            .x_label_formatter(&x_tick)
             .y_label_formatter(&|y| if self.log_y { log_tick(*y) } else { tick(*y) })
             .draw()
             .map_err(e)?;
