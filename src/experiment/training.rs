@@ -43,7 +43,7 @@ use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_j
 use super::runner::{Experiment, UnitFiles};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::inputspace::bypass::{bypass_many, BypassConfig, RoundsConfig};
+use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{synthesize, FvoConfig};
 use crate::inputspace::pairs::linear_barriers;
 use crate::nn::arch::Arch;
@@ -81,10 +81,9 @@ pub struct TrainingParams {
     /// Feature visualisation of the synthetic endpoints.
     #[serde(default)]
     pub fvo: FvoConfig,
-    /// Bends of the synthetic pairs; without a table, free (as for untrained
-    /// networks). A table starts from the projected defaults for the fields
-    /// it leaves out.
-    #[serde(default = "BypassConfig::free")]
+    /// Bends of the synthetic pairs: free (as for untrained networks) in
+    /// every field a table leaves out ([`BypassConfig::free`]).
+    #[serde(default = "BypassConfig::free", deserialize_with = "free_defaults")]
     pub bypass: BypassConfig,
     /// Rounds of bending of the synthetic pairs.
     #[serde(default)]

@@ -31,7 +31,7 @@ use super::adversarial::prefix;
 use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
 use crate::error::{Error, Result};
-use crate::inputspace::bypass::{bypass_many, BypassConfig, RoundsConfig};
+use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{synthesize, FvoConfig};
 use crate::nn::{Classifier, Network};
 use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
@@ -60,12 +60,11 @@ pub struct UntrainedParams {
     /// Adam lr 0.05, stop at CE < 5e-4).
     #[serde(default)]
     pub fvo: FvoConfig,
-    /// The bend optimisation. Without a `[params.bypass]` table: free, as
-    /// the paper did for untrained networks. A table that is given starts
-    /// from the *projected* defaults of [`BypassConfig`] for the fields it
-    /// leaves out, so write `mode = "free"`, `lambda_mse = 0.0` and
-    /// `lambda_tv = 0.0` in it.
-    #[serde(default = "BypassConfig::free")]
+    /// The bend optimisation: free, as the paper did for untrained
+    /// networks, in every field a `[params.bypass]` table leaves out
+    /// ([`BypassConfig::free`]); set `mode = "projected"` (and the λs) to
+    /// bend as for trained ones.
+    #[serde(default = "BypassConfig::free", deserialize_with = "free_defaults")]
     pub bypass: BypassConfig,
     /// Most rounds and the gap at which bending stops.
     #[serde(default = "default_rounds")]

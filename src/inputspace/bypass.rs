@@ -83,6 +83,24 @@ impl Default for BypassConfig {
     }
 }
 
+/// Deserialises a bypass table whose missing fields come from
+/// [`BypassConfig::free`] instead of the projected [`Default`], for config
+/// sections that bend in the free mode unless told otherwise: use as
+/// `#[serde(default = "BypassConfig::free", deserialize_with = "free_defaults")]`.
+/// Unknown fields are still rejected.
+pub fn free_defaults<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BypassConfig, D::Error> {
+    use serde::de::Error as _;
+    let given = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    let mut merged = match serde_json::to_value(BypassConfig::free()) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => unreachable!("a BypassConfig serialises to a JSON object"),
+    };
+    merged.extend(given);
+    serde_json::from_value(serde_json::Value::Object(merged)).map_err(D::Error::custom)
+}
+
 impl BypassConfig {
     /// The free mode with the same step size and iterations.
     pub fn free() -> Self {
@@ -335,6 +353,29 @@ pub fn bypass_many<C: Classifier + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_defaults_fill_missing_fields_from_the_free_mode() {
+        #[derive(Deserialize)]
+        struct Section {
+            #[serde(default = "BypassConfig::free", deserialize_with = "free_defaults")]
+            bypass: BypassConfig,
+        }
+        let parse = |s: &str| toml::from_str::<Section>(s).map(|x| x.bypass);
+        let partial = parse("[bypass]\niterations = 64\n").unwrap();
+        assert_eq!(
+            partial,
+            BypassConfig {
+                iterations: 64,
+                ..BypassConfig::free()
+            }
+        );
+        assert_eq!(parse("").unwrap(), BypassConfig::free());
+        let projected = parse("[bypass]\nmode = \"projected\"\n").unwrap();
+        assert_eq!(projected.mode, BendMode::Projected);
+        let err = parse("[bypass]\nbogus = 1\n").unwrap_err().to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
 
     #[test]
     fn projection_removes_the_component() {
