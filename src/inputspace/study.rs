@@ -709,15 +709,19 @@ pub fn summarise(
         v.iter().map(|s| s.features.to_log_vec()).collect()
     };
     let clean_train = gather(true, None);
-    let paper_train = gather(true, Some("paper"));
-    let detector = if clean_train.is_empty() || paper_train.is_empty() {
-        None
-    } else {
+    // The detector of clean vs `attack` inputs of the training split (none
+    // when either side is empty).
+    let fit = |attack: &str| -> Result<Option<LogisticRegression>> {
+        let adversarial = gather(true, Some(attack));
+        if clean_train.is_empty() || adversarial.is_empty() {
+            return Ok(None);
+        }
         let mut x = rows(&clean_train);
-        x.extend(rows(&paper_train));
+        x.extend(rows(&adversarial));
         let y: Vec<bool> = (0..x.len()).map(|i| i >= clean_train.len()).collect();
-        Some(LogisticRegression::fit(&x, &y, cfg.detector.l2)?)
+        Ok(Some(LogisticRegression::fit(&x, &y, cfg.detector.l2)?))
     };
+    let detector = fit("paper")?;
     let clean_test = gather(false, None);
     let mut out = AdversarialSummary {
         auroc: BTreeMap::new(),
@@ -751,15 +755,7 @@ pub fn summarise(
         let (a, ci) = detector_auroc(detector.as_ref(), &clean_test, &pos, cfg, seed);
         out.auroc.insert(name.to_string(), a);
         out.auroc_ci.insert(name.to_string(), ci);
-        let train = gather(true, Some(name));
-        let known = if clean_train.is_empty() || train.is_empty() {
-            None
-        } else {
-            let mut x = rows(&clean_train);
-            x.extend(rows(&train));
-            let y: Vec<bool> = (0..x.len()).map(|i| i >= clean_train.len()).collect();
-            Some(LogisticRegression::fit(&x, &y, cfg.detector.l2)?)
-        };
+        let known = fit(name)?;
         let seed = crate::rng::derive_seed(cfg.detector.seed, &[0x4B, k as u64]);
         let (a, ci) = detector_auroc(known.as_ref(), &clean_test, &pos, cfg, seed);
         out.auroc_known_attack.insert(name.to_string(), a);
