@@ -745,11 +745,35 @@ fn bond_open(
     let mut rec = Recorder::new(dim, sums, tally);
     // Sides are at least 2, so no single site spans: nothing happens at n = 0.
     let mut n = 0u32;
-    for k in 0..slots {
+    // The bond slots AHEAD steps in advance, with both end sites prefetched
+    // (as in `bond_torus`); `None` for a slot across an open face.
+    let bond = |k: u64| {
         let b = perm.apply(k);
         let u = (b / dim as u64) as u32;
         let axis = (b % dim as u64) as usize;
-        let Some((v, _)) = lattice.forward(u, lattice.coord(u, axis), axis) else {
+        lattice
+            .forward(u, lattice.coord(u, axis), axis)
+            .map(|(v, _)| (u, v))
+    };
+    let mut ring = [None; AHEAD];
+    for (k, slot) in ring.iter_mut().enumerate().take(slots as usize) {
+        *slot = bond(k as u64);
+        if let Some((u, v)) = *slot {
+            o.uf.prefetch(u);
+            o.uf.prefetch(v);
+        }
+    }
+    for k in 0..slots {
+        let slot = &mut ring[k as usize % AHEAD];
+        let current = *slot;
+        if k + (AHEAD as u64) < slots {
+            *slot = bond(k + AHEAD as u64);
+            if let Some((u, v)) = *slot {
+                o.uf.prefetch(u);
+                o.uf.prefetch(v);
+            }
+        }
+        let Some((u, v)) = current else {
             continue;
         };
         n += 1;
