@@ -49,7 +49,7 @@ pub fn ensure_fits(
 /// input and several MB of activations) many times per step, so each one
 /// pays page faults and zeroing again. Raising the mmap threshold to 64 MiB
 /// and the trim threshold to 256 MiB lets those buffers be reused: FGSM on
-/// LeNet5 goes from 1,790 to 2,970 inputs/s and PGD-40 from 42 to 68 inputs/s
+/// LeNet5 goes from 1,790 to 3,020 inputs/s and PGD-40 from 42 to 70 inputs/s
 /// (`cargo bench --bench inputspace`, 2 threads). Blocks above 64 MiB
 /// (lattices, dense slices) are still mapped and unmapped directly.
 ///

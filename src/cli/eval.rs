@@ -48,15 +48,6 @@ pub fn lift(e: anyhow::Error) -> anyhow::Error {
     }
 }
 
-/// Makes candle's matrix products use as many threads as the rayon pool
-/// (candle reads `RAYON_NUM_THREADS` on every product); a value the user
-/// set is kept.
-pub fn sync_threads_to(threads: usize) {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    }
-}
-
 /// Resolves `--arch` for inputs of `item_shape` with `classes` classes.
 pub fn parse_arch(s: &str, item_shape: &[usize], classes: usize) -> Result<Arch, ismc::Error> {
     if s.trim_start().starts_with('{') {

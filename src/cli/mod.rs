@@ -91,19 +91,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // The command runs *inside* the pool, so the main thread is a worker:
     // candle's matrix products and our kernels then split work by stealing
-    // instead of handing every small parallel region across threads and
-    // waiting (1.6× faster for LeNet5 gradients at batch 256 on 2 threads,
-    // `cargo bench --bench inputspace`). Worker stacks get 64 MiB because
-    // candle's backward pass walks deep graphs (ResNet, EfficientNet)
-    // recursively.
+    // instead of handing every small parallel region to other threads and
+    // waiting. Worker stacks get 64 MiB because candle's backward pass walks
+    // deep graphs (ResNet, EfficientNet) recursively.
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20);
     if let Some(n) = cli.threads {
         pool = pool.num_threads(n);
     }
     let pool = pool.build()?;
-    eval::sync_threads_to(pool.current_num_threads());
+    sync_threads_to(pool.current_num_threads());
     let command = cli.command;
     pool.install(move || dispatch(command))
+}
+
+/// Makes candle's matrix products use as many threads as the rayon pool
+/// (candle reads `RAYON_NUM_THREADS` on every product); a value the user
+/// set is kept.
+fn sync_threads_to(threads: usize) {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
 }
 
 /// Runs one subcommand (inside the thread pool).

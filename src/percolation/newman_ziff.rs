@@ -529,23 +529,58 @@ impl<'s> Recorder<'s> {
     }
 }
 
-/// How many sites ahead a site sweep prefetches neighbours.
+/// How many steps ahead a sweep computes the sites (bonds) it will add and
+/// prefetches the memory they touch.
 const AHEAD: usize = 16;
 
-/// Puts the `k`-th site of the sweep order, with its coordinates, into
-/// `slot` and calls `prefetch` on each of its neighbours.
+/// The next [`AHEAD`] items of a sweep order (sites with their coordinates,
+/// or bonds), each computed by `make`, which also prefetches the nodes it
+/// will touch, AHEAD steps before it is used. The order is known in advance
+/// (a [`RandomPermutation`]), so the cache misses of those random accesses
+/// overlap with the work on the current item.
+struct Lookahead<T> {
+    ring: [T; AHEAD],
+    len: u64,
+}
+
+impl<T: Copy + Default> Lookahead<T> {
+    /// Items `0..min(AHEAD, len)` of an order of `len` items.
+    fn new(len: u64, mut make: impl FnMut(u64) -> T) -> Self {
+        let mut ring = [T::default(); AHEAD];
+        for (k, slot) in ring
+            .iter_mut()
+            .enumerate()
+            .take(len.min(AHEAD as u64) as usize)
+        {
+            *slot = make(k as u64);
+        }
+        Lookahead { ring, len }
+    }
+
+    /// Item `k` (taken in order 0, 1, …), replaced by item `k + AHEAD`.
+    #[inline]
+    fn take(&mut self, k: u64, make: impl FnOnce(u64) -> T) -> T {
+        let slot = &mut self.ring[k as usize % AHEAD];
+        let item = *slot;
+        if k + (AHEAD as u64) < self.len {
+            *slot = make(k + AHEAD as u64);
+        }
+        item
+    }
+}
+
+/// The `k`-th site of the sweep order with its coordinates; calls
+/// `prefetch` on each of its neighbours.
 #[inline]
-fn enter(
+fn site_ahead(
     lattice: &Lattice,
     perm: &RandomPermutation,
-    k: u32,
-    slot: &mut (u32, Coords),
+    k: u64,
     prefetch: impl Fn(u32),
-) {
-    let w = perm.apply(k as u64) as u32;
-    lattice.coords_into(w, &mut slot.1);
-    slot.0 = w;
-    for (axis, &x) in slot.1.iter().enumerate().take(lattice.dim()) {
+) -> (u32, Coords) {
+    let w = perm.apply(k) as u32;
+    let c = lattice.coords(w);
+    for (axis, &x) in c.iter().enumerate().take(lattice.dim()) {
         for (v, _) in [lattice.forward(w, x, axis), lattice.backward(w, x, axis)]
             .into_iter()
             .flatten()
@@ -553,6 +588,19 @@ fn enter(
             prefetch(v);
         }
     }
+    (w, c)
+}
+
+/// Bond slot `b` (`site · dim + axis`) as `(u, v, axis)` with `v` the `+1`
+/// neighbour of `u`; `None` for a slot across an open face.
+#[inline]
+fn bond_slot(lattice: &Lattice, b: u64) -> Option<(u32, u32, usize)> {
+    let dim = lattice.dim() as u64;
+    let u = (b / dim) as u32;
+    let axis = (b % dim) as usize;
+    lattice
+        .forward(u, lattice.coord(u, axis), axis)
+        .map(|(v, _)| (u, v, axis))
 }
 
 fn site_torus<N: Node>(
@@ -566,18 +614,13 @@ fn site_torus<N: Node>(
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
     let mut rec = Recorder::new(dim, sums, Tally::default());
-    // The sites occupied next, with their coordinates, AHEAD steps in
-    // advance: their neighbours are prefetched when they enter the ring.
-    let mut ring = [(0u32, [0u32; MAX_DIM]); AHEAD];
-    for (k, slot) in ring.iter_mut().enumerate().take(n_sites as usize) {
-        enter(lattice, &perm, k as u32, slot, |v| f.prefetch(v));
-    }
+    let mut ahead = Lookahead::new(n_sites as u64, |j| {
+        site_ahead(lattice, &perm, j, |v| f.prefetch(v))
+    });
     for k in 0..n_sites {
-        let slot = &mut ring[k as usize % AHEAD];
-        let (u, c) = *slot;
-        if k + (AHEAD as u32) < n_sites {
-            enter(lattice, &perm, k + AHEAD as u32, slot, |v| f.prefetch(v));
-        }
+        let (u, c) = ahead.take(k as u64, |j| {
+            site_ahead(lattice, &perm, j, |v| f.prefetch(v))
+        });
         f.occupy(u);
         rec.tally.clusters += 1;
         rec.tally.largest = rec.tally.largest.max(1);
@@ -630,31 +673,16 @@ fn bond_torus<N: Node>(
         sum_sq: n_sites as u64,
     };
     let mut rec = Recorder::new(dim, sums, tally);
-    // The bonds added next, AHEAD steps in advance, with both end nodes
-    // prefetched when they enter the ring (as in `site_torus`).
-    let bond = |k: u64| {
-        let b = perm.apply(k);
-        let u = (b / dim as u64) as u32;
-        let axis = (b % dim as u64) as usize;
-        let (v, _) = lattice
-            .forward(u, lattice.coord(u, axis), axis)
-            .expect("periodic lattices have every bond");
+    let bond = |k: u64, f: &Forest<N>| {
+        let (u, v, axis) =
+            bond_slot(lattice, perm.apply(k)).expect("periodic lattices have every bond");
+        f.prefetch(u);
+        f.prefetch(v);
         (u, v, axis)
     };
-    let mut ring = [(0u32, 0u32, 0usize); AHEAD];
-    for (k, slot) in ring.iter_mut().enumerate().take(slots as usize) {
-        *slot = bond(k as u64);
-        f.prefetch(slot.0);
-        f.prefetch(slot.1);
-    }
+    let mut ahead = Lookahead::new(slots, |j| bond(j, f));
     for k in 0..slots {
-        let slot = &mut ring[k as usize % AHEAD];
-        let (u, v, axis) = *slot;
-        if k + (AHEAD as u64) < slots {
-            *slot = bond(k + AHEAD as u64);
-            f.prefetch(slot.0);
-            f.prefetch(slot.1);
-        }
+        let (u, v, axis) = ahead.take(k, |j| bond(j, f));
         if rec.pending != 0 {
             match f.link(u, v, axis, 1) {
                 Link::Merged { size_a, size_b } => rec.tally.merge(size_a, size_b),
@@ -682,17 +710,13 @@ fn site_open(
     let perm = RandomPermutation::new(n_sites as u64, seed);
     let dim = lattice.dim();
     let mut rec = Recorder::new(dim, sums, Tally::default());
-    // Sites AHEAD steps in advance, neighbours prefetched (as in site_torus).
-    let mut ring = [(0u32, [0u32; MAX_DIM]); AHEAD];
-    for (k, slot) in ring.iter_mut().enumerate().take(n_sites as usize) {
-        enter(lattice, &perm, k as u32, slot, |v| o.uf.prefetch(v));
-    }
+    let mut ahead = Lookahead::new(n_sites as u64, |j| {
+        site_ahead(lattice, &perm, j, |v| o.uf.prefetch(v))
+    });
     for k in 0..n_sites {
-        let slot = &mut ring[k as usize % AHEAD];
-        let (u, c) = *slot;
-        if k + (AHEAD as u32) < n_sites {
-            enter(lattice, &perm, k + AHEAD as u32, slot, |v| o.uf.prefetch(v));
-        }
+        let (u, c) = ahead.take(k as u64, |j| {
+            site_ahead(lattice, &perm, j, |v| o.uf.prefetch(v))
+        });
         o.uf.occupy(u);
         rec.tally.clusters += 1;
         rec.tally.largest = rec.tally.largest.max(1);
@@ -745,35 +769,17 @@ fn bond_open(
     let mut rec = Recorder::new(dim, sums, tally);
     // Sides are at least 2, so no single site spans: nothing happens at n = 0.
     let mut n = 0u32;
-    // The bond slots AHEAD steps in advance, with both end sites prefetched
-    // (as in `bond_torus`); `None` for a slot across an open face.
-    let bond = |k: u64| {
-        let b = perm.apply(k);
-        let u = (b / dim as u64) as u32;
-        let axis = (b % dim as u64) as usize;
-        lattice
-            .forward(u, lattice.coord(u, axis), axis)
-            .map(|(v, _)| (u, v))
+    let bond = |k: u64, uf: &UnionFind| {
+        let slot = bond_slot(lattice, perm.apply(k));
+        if let Some((u, v, _)) = slot {
+            uf.prefetch(u);
+            uf.prefetch(v);
+        }
+        slot
     };
-    let mut ring = [None; AHEAD];
-    for (k, slot) in ring.iter_mut().enumerate().take(slots as usize) {
-        *slot = bond(k as u64);
-        if let Some((u, v)) = *slot {
-            o.uf.prefetch(u);
-            o.uf.prefetch(v);
-        }
-    }
+    let mut ahead = Lookahead::new(slots, |j| bond(j, &o.uf));
     for k in 0..slots {
-        let slot = &mut ring[k as usize % AHEAD];
-        let current = *slot;
-        if k + (AHEAD as u64) < slots {
-            *slot = bond(k + AHEAD as u64);
-            if let Some((u, v)) = *slot {
-                o.uf.prefetch(u);
-                o.uf.prefetch(v);
-            }
-        }
-        let Some((u, v)) = current else {
+        let Some((u, v, _)) = ahead.take(k, |j| bond(j, &o.uf)) else {
             continue;
         };
         n += 1;
