@@ -182,7 +182,18 @@ fn flat_batch(spec: &InputSpec, xs: &[f32], n: usize) -> NnResult<Tensor> {
     Ok(Tensor::from_slice(xs, shape, &Device::Cpu)?)
 }
 
-/// Per-row cross-entropy `logsumexp(z) − z[target]` of logits `[n, k]`.
+/// Per-row cross-entropy `logsumexp(z) − z[target]` of logits `[n, k]`, in
+/// the logits' dtype.
+///
+/// The log-softmax is taken in f64 whatever the logits' dtype. In f32 the CE
+/// of a confident row, `log(1 + Σ_{c≠y} e^{z_c − z_y})`, is a multiple of
+/// the ulp of 1 (1.19e-7): below about 6e-8 it is exactly 0, and at 1e-6 it
+/// has only a handful of levels, which turns low-loss valleys into plateaus
+/// and ties (and zeroes the gradient of very confident inputs). In f64 the
+/// absolute resolution is 1.1e-16, and the cast back keeps f32's seven
+/// significant digits at every magnitude above that. The logits are only
+/// `[n, k]`, so the cost is nothing next to the network; gradients flow
+/// through both casts.
 pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> NnResult<Tensor> {
     let (n, k) = logits.dims2()?;
     if targets.len() != n {
@@ -200,8 +211,12 @@ pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> NnResult<Tensor> {
         });
     }
     let t = Tensor::from_slice(targets, (n, 1), logits.device())?;
-    let lsm = candle_nn::ops::log_softmax(logits, 1)?;
-    Ok(lsm.gather(&t, 1)?.squeeze(1)?.neg()?)
+    let lsm = candle_nn::ops::log_softmax(&logits.to_dtype(DType::F64)?, 1)?;
+    Ok(lsm
+        .gather(&t, 1)?
+        .squeeze(1)?
+        .neg()?
+        .to_dtype(logits.dtype())?)
 }
 
 /// Checks that `x` is `[n, spec.item_shape…]` and finite.
@@ -318,5 +333,59 @@ impl Classifier for Network {
 
     fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         self.module.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row `[z, 0, …, 0]` of `k` classes has CE = ln(1 + (k−1)e^{−z}) and
+    /// d CE / d z_c = softmax_c for c ≠ 0. In plain f32 the CE of z = 20
+    /// (1.9e-8) rounds to 0 and so does its gradient; in f64 the CE is exact
+    /// to f32 precision while it is well above f64's resolution 1.1e-16, and
+    /// to 1e-3 at z = 30 (8.4e-13).
+    #[test]
+    fn confident_rows_keep_their_tiny_loss_and_gradient() {
+        let k = 10usize;
+        for (z, tol) in [(5.0f64, 1e-6), (12.0, 1e-6), (20.0, 1e-6), (30.0, 2e-3)] {
+            let mut row = vec![0f32; k];
+            row[0] = z as f32;
+            let v =
+                Var::from_tensor(&Tensor::from_vec(row, (1, k), &Device::Cpu).unwrap()).unwrap();
+            let ce = cross_entropy(v.as_tensor(), &[0]).unwrap();
+            assert_eq!(ce.dtype(), DType::F32);
+            let got = ce.to_vec1::<f32>().unwrap()[0] as f64;
+            let want = ((k - 1) as f64 * (-z).exp()).ln_1p();
+            assert!(
+                ((got - want) / want).abs() < tol,
+                "z = {z}: CE {got:e}, exact {want:e}"
+            );
+            let grads = ce.sum_all().unwrap().backward().unwrap();
+            let g: Vec<f32> = grads
+                .get(v.as_tensor())
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let p = (-z).exp() / (1.0 + (k - 1) as f64 * (-z).exp());
+            assert!(
+                ((g[1] as f64 - p) / p).abs() < 1e-5,
+                "z = {z}: dCE/dz_1 {} vs {p:e}",
+                g[1]
+            );
+            assert!(((g[0] as f64 + (k - 1) as f64 * p) / ((k - 1) as f64 * p)).abs() < 1e-5);
+        }
+    }
+
+    /// An unconfident row is unchanged by the f64 detour (to f32 rounding).
+    #[test]
+    fn ordinary_rows_match_the_f32_log_softmax() {
+        let row = [0.3f32, -1.2, 2.5, 0.0];
+        let t = Tensor::from_slice(&row, (1, 4), &Device::Cpu).unwrap();
+        let got = cross_entropy(&t, &[1]).unwrap().to_vec1::<f32>().unwrap()[0];
+        let lse = row.iter().map(|&z| (z as f64).exp()).sum::<f64>().ln();
+        assert!((got as f64 - (lse + 1.2)).abs() < 1e-6);
     }
 }
