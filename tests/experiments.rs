@@ -36,6 +36,10 @@ fn adversarial_quick_writes_aurocs_and_median_barriers() {
         assert!(a.is_number() || a.is_null(), "auroc[{attack}] = {a}");
         let ci = &s["auroc_ci"][attack];
         assert!(ci.is_array(), "auroc_ci[{attack}] = {ci}");
+        // The extended detector (barrier + local barriers) is reported too.
+        let a = &s["auroc_local"][attack];
+        assert!(a.is_number() || a.is_null(), "auroc_local[{attack}] = {a}");
+        assert!(s["auroc_local_ci"][attack].is_array());
     }
     for kind in ["real_real", "real_adversarial", "cross_class"] {
         let m = s["median_barrier_max"][kind].as_f64();
@@ -55,8 +59,10 @@ fn adversarial_quick_writes_aurocs_and_median_barriers() {
         "pairs.csv",
         "detection.csv",
         "roc.csv",
+        "local.csv",
         "report.md",
         "figures/roc.png",
+        "figures/roc_extended.png",
         "figures/barrier_max.svg",
     ] {
         assert!(dir.join(f).exists(), "{f}");

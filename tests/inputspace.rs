@@ -249,6 +249,69 @@ fn fgsm_and_pgd_respect_eps_and_range() {
     check(&un);
 }
 
+/// The local adaptive attack stays in the ε-ball and the range, reaches its
+/// target, and does what it is for: its adversarials' local rises (how far
+/// the loss climbs around them, measured along fresh directions it never
+/// saw) are smaller than those of plain PGD from the same starts.
+#[test]
+fn local_adaptive_attack_lowers_the_local_rises_of_pgd() {
+    use ismc::inputspace::attack::LocalAdaptiveConfig;
+    use ismc::inputspace::local::{local_barriers, random_signs, LocalConfig};
+    use rand::SeedableRng;
+    let model = lenet();
+    let data = ismc::data::load("mnist").unwrap();
+    let idx: Vec<usize> = (0..8).map(|i| 40 + i * 997).collect();
+    let x = data.values(&idx);
+    let targets: Vec<u32> = idx
+        .iter()
+        .map(|&i| (data.labels()[i] as u32 + 3) % 10)
+        .collect();
+    let cfg = PgdConfig::default();
+    let radii = [0.05, 0.1, 0.2];
+    let local = LocalAdaptiveConfig::default();
+    let adv = attack::adaptive_local(&model, &x, &targets, &cfg, &radii, &local, 5, 64).unwrap();
+    for (a, o) in adv.iter().zip(&x) {
+        assert!((a - o).abs() <= cfg.eps as f32 + 1e-6 && (0.0..=1.0).contains(a));
+    }
+    let plain = attack::pgd(&model, &x, &targets, Goal::Targeted, &cfg, 5, 64).unwrap();
+    let soft = ismc::inputspace::detector::max_softmax(&model, &adv, 8).unwrap();
+    let hits = soft
+        .iter()
+        .zip(&targets)
+        .filter(|(s, t)| s.1 == **t)
+        .count();
+    assert!(
+        hits >= 6,
+        "local adaptive attack reached the target on {hits}/8"
+    );
+    let lcfg = LocalConfig {
+        radii: radii.to_vec(),
+        ..LocalConfig::default()
+    };
+    let signs = random_signs(
+        &mut rand::rngs::StdRng::seed_from_u64(99),
+        lcfg.directions,
+        784,
+    );
+    let rises = |xs: &[f32]| -> f64 {
+        (0..8)
+            .map(|i| {
+                let one = &xs[i * 784..(i + 1) * 784];
+                let b = local_barriers(&model, one, targets[i], &signs, &lcfg, 256).unwrap();
+                let loss = model.loss_flat(one, &[targets[i]], 1).unwrap()[0] as f64;
+                b[0].rises(loss).iter().sum::<f64>()
+            })
+            .sum::<f64>()
+    };
+    let (wide, narrow) = (rises(&adv), rises(&plain));
+    assert!(
+        wide < narrow,
+        "summed local rises: adaptive_local {wide:.2}, pgd {narrow:.2}"
+    );
+    let bad = attack::adaptive_local(&model, &x, &targets, &cfg, &[1.5], &local, 5, 64);
+    assert!(bad.unwrap_err().to_string().contains("radii"));
+}
+
 /// The paper's attack stops each input once its CE is below the CE of the
 /// real target-class reference; the stopped inputs' losses, recomputed,
 /// are below it.
@@ -385,7 +448,16 @@ fn quick_study_unit_is_complete_and_summarised() {
     }
     for name in ismc::inputspace::study::ATTACKS {
         assert!(s.auroc.contains_key(name) && s.auroc_ci.contains_key(name));
+        assert!(s.auroc_local.contains_key(name) && s.auroc_local_ci.contains_key(name));
     }
+    // Every detection sample has one local barrier per radius, and the
+    // extended detector reads the barrier features followed by the rises.
+    let radii = cfg.detector.local.radii.len();
+    for smp in u.clean.iter().chain(u.attacked.values().flatten()) {
+        assert_eq!(smp.local.max_mean.len(), radii);
+        assert_eq!(smp.extended_row().len(), smp.barrier_row().len() + radii);
+    }
+    assert!(s.detector_local.is_some());
     assert!(s.bypass_relative_bend_median.is_some());
     serde_json::to_string(&s).unwrap();
 }
@@ -416,6 +488,53 @@ fn batched_linear_barriers_agree_with_single_paths() {
         assert!((back[i].max - b[i].max).abs() <= 1e-6 * (1.0 + b[i].max));
         assert!((back[i].location - (1.0 - b[i].location)).abs() < 1e-12);
     }
+}
+
+/// Local barriers equal a point-by-point evaluation of every short path
+/// (clipped to the input range), whatever the batch size.
+#[test]
+fn local_barriers_match_a_direct_evaluation() {
+    use ismc::inputspace::local::{local_barriers, random_signs, LocalConfig};
+    use rand::SeedableRng;
+    let model = Linear::new();
+    let xs: Vec<f32> = (0..24).map(|i| ((i * 5 % 13) as f32) / 13.0).collect();
+    let cfg = LocalConfig {
+        radii: vec![0.1, 0.4],
+        directions: 3,
+        points: 2,
+    };
+    let signs = random_signs(&mut rand::rngs::StdRng::seed_from_u64(3), 3, 12);
+    assert!(signs.iter().all(|s| s.abs() == 1.0));
+    let a = local_barriers(&model, &xs, 1, &signs, &cfg, 1).unwrap();
+    let b = local_barriers(&model, &xs, 1, &signs, &cfg, 1000).unwrap();
+    assert_eq!(a, b);
+    for (i, got) in a.iter().enumerate() {
+        let x = &xs[i * 12..(i + 1) * 12];
+        for (ri, &r) in cfg.radii.iter().enumerate() {
+            let mut sum = 0.0;
+            for u in signs.chunks(12) {
+                let mut worst = 0f64;
+                for t in [0.5f32, 1.0] {
+                    let p: Vec<f32> = x
+                        .iter()
+                        .zip(u)
+                        .map(|(&v, &s)| (v + t * r as f32 * s).clamp(0.0, 1.0))
+                        .collect();
+                    worst = worst.max(model.loss_flat(&p, &[1], 1).unwrap()[0] as f64);
+                }
+                sum += worst;
+            }
+            let want = sum / 3.0;
+            assert!(
+                (got.max_mean[ri] - want).abs() <= 1e-6 * want,
+                "{got:?} vs {want}"
+            );
+        }
+        // Every local barrier is a finite, positive cross-entropy.
+        assert!(got.max_mean.iter().all(|m| m.is_finite() && *m > 0.0));
+    }
+    let bad = local_barriers(&model, &xs, 1, &signs[..12], &cfg, 8);
+    assert!(bad.unwrap_err().to_string().contains("signs"));
 }
 
 /// The whole quick study (ten MNIST classes, LeNet5) gives byte-identical

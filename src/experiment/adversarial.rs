@@ -12,8 +12,13 @@
 //! * `detection.csv` — the detector's view of every clean and attacked input
 //!   (attack, class, split, features, baseline scores);
 //! * `bypass.csv` — primary and bent gaps of the bypassed real–real pairs;
-//! * `roc.csv` — the ROC curves of the test split, per attack;
-//! * `figures/barrier_max.{png,svg}`, `figures/roc.{png,svg}`.
+//! * `local.csv` — the local barriers of every detection sample, one row per
+//!   radius (long format: attack, class, split, index, radius, max_mean,
+//!   rise);
+//! * `roc.csv` — the ROC curves of the test split, per detector (`barrier`,
+//!   and `extended` when local barriers were measured) and attack;
+//! * `figures/barrier_max.{png,svg}`, `figures/roc.{png,svg}` and, with
+//!   local barriers, `figures/roc_extended.{png,svg}`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +33,7 @@ use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
     run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary, ClassUnitResult,
-    DetectionSample, ATTACKS,
+    DetectionSample, Row, ATTACKS,
 };
 use crate::nn::{Classifier, Network};
 use crate::plot::boxplot::{BoxFigure, BoxGroup};
@@ -171,12 +176,32 @@ struct DetectionRow {
     area_mean: f64,
 }
 
+/// One row of `local.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LocalRow {
+    attack: String,
+    class: u32,
+    split: String,
+    index: u64,
+    radius: f64,
+    max_mean: f64,
+    rise: f64,
+}
+
 /// One row of `roc.csv`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RocRow {
+    /// `barrier` or `extended` (files written before the extended detector
+    /// have no column: `barrier`).
+    #[serde(default = "barrier_name")]
+    detector: String,
     attack: String,
     fpr: f64,
     tpr: f64,
+}
+
+fn barrier_name() -> String {
+    "barrier".into()
 }
 
 impl Experiment for AdversarialStudy {
@@ -202,14 +227,32 @@ impl Experiment for AdversarialStudy {
             .collect();
         write_csv(&dir.join("bypass.csv"), &bypass)?;
         let mut rows = Vec::new();
+        let mut local = Vec::new();
+        let radii = &self.params.study.detector.local.radii;
         for u in &units {
             let mut push = |attack: &str, samples: &[DetectionSample]| {
                 for (i, s) in samples.iter().enumerate() {
+                    let split = if i % 2 == 0 { "train" } else { "test" };
+                    for ((&radius, &max_mean), rise) in radii
+                        .iter()
+                        .zip(&s.local.max_mean)
+                        .zip(s.local.rises(s.loss))
+                    {
+                        local.push(LocalRow {
+                            attack: attack.into(),
+                            class: u.class,
+                            split: split.into(),
+                            index: s.index,
+                            radius,
+                            max_mean,
+                            rise,
+                        });
+                    }
                     let f = &s.features;
                     rows.push(DetectionRow {
                         attack: attack.into(),
                         class: u.class,
-                        split: if i % 2 == 0 { "train" } else { "test" }.into(),
+                        split: split.into(),
                         index: s.index,
                         loss: s.loss,
                         predicted: s.predicted,
@@ -233,11 +276,26 @@ impl Experiment for AdversarialStudy {
             }
         }
         write_csv(&dir.join("detection.csv"), &rows)?;
+        write_csv(&dir.join("local.csv"), &local)?;
         let mut roc = Vec::new();
-        if let Some(detector) = &summary.detector {
-            for (attack, (neg, pos)) in test_scores(&units, detector) {
+        let detectors: [(&str, Option<&LogisticRegression>, Row); 2] = [
+            (
+                "barrier",
+                summary.detector.as_ref(),
+                DetectionSample::barrier_row,
+            ),
+            (
+                "extended",
+                summary.detector_local.as_ref(),
+                DetectionSample::extended_row,
+            ),
+        ];
+        for (name, detector, row) in detectors {
+            let Some(detector) = detector else { continue };
+            for (attack, (neg, pos)) in test_scores(&units, detector, row) {
                 for p in roc_curve(&neg, &pos) {
                     roc.push(RocRow {
+                        detector: name.into(),
                         attack: attack.clone(),
                         fpr: p.fpr,
                         tpr: p.tpr,
@@ -264,12 +322,13 @@ impl Experiment for AdversarialStudy {
 fn test_scores(
     units: &[ClassUnitResult],
     detector: &LogisticRegression,
+    row: Row,
 ) -> BTreeMap<String, (Vec<f64>, Vec<f64>)> {
     let odd = |v: &[DetectionSample]| -> Vec<f64> {
         v.iter()
             .enumerate()
             .filter(|(i, s)| i % 2 == 1 && s.success)
-            .map(|(_, s)| detector.score(&s.features.to_log_vec()))
+            .map(|(_, s)| detector.score(&row(s)))
             .collect()
     };
     let clean: Vec<f64> = units
@@ -279,7 +338,7 @@ fn test_scores(
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % 2 == 1)
-                .map(|(_, s)| detector.score(&s.features.to_log_vec()))
+                .map(|(_, s)| detector.score(&row(s)))
         })
         .collect();
     ATTACKS
@@ -323,27 +382,45 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     written.extend([a, b]);
     let summary = read_summary(dir)?;
     let roc: Vec<RocRow> = read_csv(&dir.join("roc.csv"))?;
-    let curves = ATTACKS
-        .iter()
-        .filter_map(|attack| {
-            let points: Vec<(f64, f64)> = roc
-                .iter()
-                .filter(|r| r.attack == *attack)
-                .map(|r| (r.fpr, r.tpr))
-                .collect();
-            (!points.is_empty()).then(|| RocCurve {
-                label: attack.to_string(),
-                auroc: summary.auroc.get(*attack).copied().unwrap_or(f64::NAN),
-                points,
+    for (detector, aurocs, title, file) in [
+        (
+            "barrier",
+            &summary.auroc,
+            "Barrier detector: ROC per attack (test split)",
+            "roc",
+        ),
+        (
+            "extended",
+            &summary.auroc_local,
+            "Barrier + local-barrier detector: ROC per attack (test split)",
+            "roc_extended",
+        ),
+    ] {
+        let curves: Vec<RocCurve> = ATTACKS
+            .iter()
+            .filter_map(|attack| {
+                let points: Vec<(f64, f64)> = roc
+                    .iter()
+                    .filter(|r| r.detector == detector && r.attack == *attack)
+                    .map(|r| (r.fpr, r.tpr))
+                    .collect();
+                (!points.is_empty()).then(|| RocCurve {
+                    label: attack.to_string(),
+                    auroc: aurocs.get(*attack).copied().unwrap_or(f64::NAN),
+                    points,
+                })
             })
-        })
-        .collect();
-    let fig = RocFigure {
-        title: "Barrier detector: ROC per attack (test split)".into(),
-        curves,
-    };
-    let (a, b) = crate::plot::save(&fig, &out.join("roc"))?;
-    written.extend([a, b]);
+            .collect();
+        if detector == "extended" && curves.is_empty() {
+            continue;
+        }
+        let fig = RocFigure {
+            title: title.into(),
+            curves,
+        };
+        let (a, b) = crate::plot::save(&fig, &out.join(file))?;
+        written.extend([a, b]);
+    }
     Ok(written)
 }
 
@@ -370,36 +447,66 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
     }
     md.push_str(
         "\n## Detection (test split; clean class-y inputs vs successful attacks)\n\n\
-         The detector is fitted on clean vs paper-attack inputs of the training split and \
-         transferred to every attack; the known-attack column refits it per attack on the \
-         training split (the defender's best case with the same barrier features).\n\n\
-         | attack | success rate | positives | detector AUROC | 95 % CI | known-attack AUROC | 95 % CI | threshold rule | max-softmax baseline | nearest-reference baseline |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         Each detector is a logistic regression fitted three ways on the training split: \
+         on clean vs paper-attack inputs and transferred to every attack (*transferred*), \
+         refitted per attack (*known attack*, the defender's best case with the same \
+         features), and once on all standard attacks — paper, FGSM, PGD — leaving the \
+         adaptive attacks unseen (*pooled*).\n\n\
+         ### Barrier detector (barriers to real class-y references)\n\n\
+         | attack | success rate | positives | transferred AUROC | 95 % CI | known-attack AUROC | 95 % CI | pooled AUROC | 95 % CI | threshold rule | max-softmax baseline | nearest-reference baseline |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let baseline =
+        |name: &str, attack: &str| fmt(s.baseline_auroc.get(name).and_then(|m| m.get(attack)));
     for attack in ATTACKS {
         let interval = |m: &BTreeMap<String, [f64; 2]>| {
             m.get(attack)
                 .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
         };
-        let (ci, known_ci) = (interval(&s.auroc_ci), interval(&s.auroc_known_attack_ci));
         md.push_str(&format!(
-            "| {attack} | {} | {} | {} | {ci} | {} | {known_ci} | {} | {} | {} |\n",
+            "| {attack} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             fmt(s.attack_success_rate.get(attack)),
             s.test_positives.get(attack).copied().unwrap_or(0),
             fmt(s.auroc.get(attack)),
+            interval(&s.auroc_ci),
             fmt(s.auroc_known_attack.get(attack)),
+            interval(&s.auroc_known_attack_ci),
+            fmt(s.auroc_pooled.get(attack)),
+            interval(&s.auroc_pooled_ci),
             fmt(s.threshold_auroc.get(attack)),
-            fmt(s
-                .baseline_auroc
-                .get("max_softmax")
-                .and_then(|m| m.get(attack))),
-            fmt(s
-                .baseline_auroc
-                .get("nearest_reference")
-                .and_then(|m| m.get(attack))),
+            baseline("max_softmax", attack),
+            baseline("nearest_reference", attack),
         ));
     }
     md.push_str(&format!("\nClean test inputs: {}.\n", s.test_negatives));
+    if !s.auroc_local.is_empty() {
+        md.push_str(
+            "\n### Extended detector: reference barriers + local barriers\n\n\
+             The barrier features above plus the local rises: how far the loss climbs along \
+             short random sign paths out of the input (radii `params.study.detector.local.radii` \
+             of the input range). `adaptive` does not target the local barriers; \
+             `adaptive_local` (PGD on the loss averaged over random sign noise) does. \
+             `local rise` is the mean rise alone (no fitting).\n\n\
+             | attack | transferred AUROC | 95 % CI | known-attack AUROC | 95 % CI | pooled AUROC | 95 % CI | local rise alone |\n\
+             |---|---|---|---|---|---|---|---|\n",
+        );
+        for attack in ATTACKS {
+            let interval = |m: &BTreeMap<String, [f64; 2]>| {
+                m.get(attack)
+                    .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
+            };
+            md.push_str(&format!(
+                "| {attack} | {} | {} | {} | {} | {} | {} | {} |\n",
+                fmt(s.auroc_local.get(attack)),
+                interval(&s.auroc_local_ci),
+                fmt(s.auroc_local_known_attack.get(attack)),
+                interval(&s.auroc_local_known_attack_ci),
+                fmt(s.auroc_local_pooled.get(attack)),
+                interval(&s.auroc_local_pooled_ci),
+                baseline("local_rise", attack),
+            ));
+        }
+    }
     if let (Some(r), Some(b)) = (s.bypass_gap_ratio_median, s.bypass_relative_bend_median) {
         md.push_str(&format!(
             "\n## Bypass (one bend, real–real pairs)\n\nMedian gap after / before: {r:.3}; median relative bend max|B′−B| / range: {b:.4}.\n"

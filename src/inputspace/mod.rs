@@ -21,6 +21,7 @@
 //! | [`attack`] | the paper's attack, FGSM, PGD-L∞, the adaptive attack |
 //! | [`pairs`] | pair kinds, the paper's selection rule, pair records |
 //! | [`detector`] | barrier features, logistic regression, ROC and AUROC |
+//! | [`local`] | local barriers: loss along short random paths out of an input |
 //! | [`study`] | the MNIST adversarial study as units of work |
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ pub mod barrier;
 pub mod bypass;
 pub mod detector;
 pub mod fvo;
+pub mod local;
 pub mod pairs;
 pub mod path;
 pub mod penalty;
@@ -59,6 +61,10 @@ pub mod stream {
     pub const STUDY: u64 = 3;
     /// Bootstrap of AUROC intervals.
     pub const BOOTSTRAP: u64 = 4;
+    /// Sign directions of a study unit's local barriers.
+    pub const LOCAL: u64 = 5;
+    /// Noise of the local adaptive attack, per input.
+    pub const LOCAL_ATTACK: u64 = 6;
 }
 
 /// Checks that `xs` holds whole inputs of `spec` (at least one) and returns

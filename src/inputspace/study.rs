@@ -8,8 +8,9 @@
 //!
 //! 1. The **pool**: `pool_size` class-y images drawn with the unit's seed
 //!    among those with `CE(·, y) ≤ low_loss_threshold` (the real modes; the
-//!    paper's "lowest-loss images" have CE = 0 in f32 on a trained MNIST
-//!    LeNet5, which would leave the paper's attack no stop loss), split into the
+//!    paper's "lowest-loss images" of a trained MNIST LeNet5 are far more
+//!    confident than typical digits, and would set the paper's attack stop
+//!    losses that only the most confident adversarials reach), split into the
 //!    detector's `references`, the `clean_inputs` (class-y inputs the
 //!    detector must accept) and the remaining endpoints.
 //! 2. **Pairs** ([`crate::inputspace::pairs`]): `selection.candidates`
@@ -19,12 +20,14 @@
 //!    image of another class; target y) — of which the selection rule keeps
 //!    the ones with comparable endpoint losses.
 //! 3. **Attacks**, all targeted at y, on `attacked_inputs` random images of
-//!    other classes: `paper`, `fgsm`, `pgd`, and `adaptive` (whose path
+//!    other classes: `paper`, `fgsm`, `pgd`, `adaptive` (whose path
 //!    penalty uses `adaptive_references` pool images that are *not* the
-//!    detector's references). Each attacked input gets its detector features
-//!    against the references, its maximum softmax probability and its
-//!    distance to the nearest reference; `success` says whether the model
-//!    predicts y for it.
+//!    detector's references) and `adaptive_local` (PGD against the local
+//!    barriers, [`attack::adaptive_local`]). Each attacked input (and each clean input)
+//!    gets its detector features against the references, its local
+//!    barriers ([`super::local`], `detector.local`), its maximum softmax
+//!    probability and its distance to the nearest reference; `success` says
+//!    whether the model predicts y for it.
 //! 4. Optional **bypass** (one projected bend) of the kept real–real pairs.
 //!
 //! ## Summary
@@ -33,9 +36,13 @@
 //! regression on the features, trained on the even-numbered samples of every
 //! class (clean vs successful `paper` adversarials) and evaluated on the
 //! odd-numbered ones of each attack (successful adversarials vs clean), with
-//! a bootstrap 95 % interval; a threshold rule on one feature; the baselines
-//! (`max_softmax`: score 1 − MSP; `nearest_reference`: distance); and the
-//! bypass medians. Units are combined in class order, so the summary does not
+//! a bootstrap 95 % interval, refitted per attack (`known_attack`), and
+//! fitted once on all standard attacks (`pooled`: paper, FGSM, PGD); the
+//! same three for the *extended* detector, whose rows append the local rises
+//! to the barrier features (`auroc_local…`); a threshold rule on one
+//! feature; the baselines (`max_softmax`: score 1 − MSP;
+//! `nearest_reference`: distance; `local_rise`: the mean local rise alone);
+//! and the bypass medians. Units are combined in class order, so the summary does not
 //! depend on the order in which units were run.
 
 use std::collections::BTreeMap;
@@ -44,12 +51,15 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::attack::{self, AdaptiveConfig, Goal, PaperAttackConfig, PgdConfig};
+use super::attack::{
+    self, AdaptiveConfig, Goal, LocalAdaptiveConfig, PaperAttackConfig, PgdConfig,
+};
 use super::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
 use super::detector::{
     auroc, auroc_interval, features_many, max_softmax, nearest_distance, DetectorFeatures,
     LogisticRegression,
 };
+use super::local::{local_barriers, random_signs, LocalBarriers, LocalConfig};
 use super::pairs::{linear_barriers, PairKind, PairRecord, SelectionRule};
 use crate::data::Dataset;
 use crate::nn::Classifier;
@@ -58,7 +68,11 @@ use crate::stats::quantile;
 use crate::{Error, Result};
 
 /// Names of the attacks, in summary order.
-pub const ATTACKS: [&str; 4] = ["paper", "fgsm", "pgd", "adaptive"];
+pub const ATTACKS: [&str; 5] = ["paper", "fgsm", "pgd", "adaptive", "adaptive_local"];
+
+/// The standard (non-adaptive) attacks a *pooled* detector is trained on;
+/// the adaptive attacks stay unseen.
+pub const POOLED_ATTACKS: [&str; 3] = ["paper", "fgsm", "pgd"];
 
 /// Detector training and evaluation parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +88,9 @@ pub struct DetectorConfig {
     pub seed: u64,
     /// Feature used by the threshold rule (a [`DetectorFeatures::NAMES`] entry).
     pub threshold_feature: String,
+    /// The local barriers of the extended detector (`radii = []` turns them
+    /// off; see [`super::local`]).
+    pub local: LocalConfig,
 }
 
 impl Default for DetectorConfig {
@@ -84,6 +101,7 @@ impl Default for DetectorConfig {
             level: 0.95,
             seed: 0,
             threshold_feature: "gap_median".into(),
+            local: LocalConfig::default(),
         }
     }
 }
@@ -120,6 +138,9 @@ pub struct AdversarialStudyConfig {
     pub adaptive: AdaptiveConfig,
     /// Real class-y images in the adaptive attacker's path penalty (r).
     pub adaptive_references: usize,
+    /// The adaptive attack against the local barriers (PGD with `pgd`'s
+    /// ε, step and steps; radii from `detector.local`, or 0.1 without).
+    pub adaptive_local: LocalAdaptiveConfig,
     /// Whether the kept real–real pairs are bypassed (one projected bend).
     pub bypass_enabled: bool,
     /// The bend optimisation of the bypass.
@@ -147,6 +168,7 @@ impl Default for AdversarialStudyConfig {
             pgd: PgdConfig::default(),
             adaptive: AdaptiveConfig::default(),
             adaptive_references: 2,
+            adaptive_local: LocalAdaptiveConfig::default(),
             bypass_enabled: true,
             bypass: BypassConfig::default(),
             detector: DetectorConfig::default(),
@@ -248,6 +270,7 @@ impl AdversarialStudyConfig {
             }
         }
         self.adaptive.validate("adaptive")?;
+        self.adaptive_local.validate("adaptive_local")?;
         if self.adaptive_references == 0 || self.adaptive_references > self.pool_size - need + 2 {
             return Err(Error::invalid(
                 "adaptive_references",
@@ -263,6 +286,7 @@ impl AdversarialStudyConfig {
                 "expected a positive number",
             ));
         }
+        self.detector.local.validate("detector.local")?;
         if !(self.detector.level > 0.0 && self.detector.level < 1.0) {
             return Err(Error::invalid(
                 "detector.level",
@@ -301,6 +325,26 @@ pub struct DetectionSample {
     pub nearest_distance: f64,
     /// Barrier features against the references.
     pub features: DetectorFeatures,
+    /// Local barriers (short random paths out of the input); empty in units
+    /// written before they existed, or with `detector.local.radii = []`.
+    #[serde(default)]
+    pub local: LocalBarriers,
+}
+
+impl DetectionSample {
+    /// What the reference-barrier detector sees: the barrier features on a
+    /// log scale ([`DetectorFeatures::to_log_vec`]).
+    pub fn barrier_row(&self) -> Vec<f64> {
+        self.features.to_log_vec()
+    }
+
+    /// What the extended detector sees: [`DetectionSample::barrier_row`]
+    /// followed by the local rises ([`LocalBarriers::rises`]).
+    pub fn extended_row(&self) -> Vec<f64> {
+        let mut row = self.barrier_row();
+        row.extend(self.local.rises(self.loss));
+        row
+    }
 }
 
 /// One bypassed real–real pair.
@@ -351,6 +395,36 @@ pub struct AdversarialSummary {
     /// Bootstrap interval of `auroc_known_attack`.
     #[serde(default)]
     pub auroc_known_attack_ci: BTreeMap<String, [f64; 2]>,
+    /// The *pooled* setting: one logistic regression fitted on the training
+    /// split's clean inputs and the adversarials of all of
+    /// [`POOLED_ATTACKS`] (a defender who trains on the standard attacks;
+    /// the adaptive attacks are unseen), AUROC on the test split.
+    #[serde(default)]
+    pub auroc_pooled: BTreeMap<String, f64>,
+    /// Bootstrap interval of `auroc_pooled`.
+    #[serde(default)]
+    pub auroc_pooled_ci: BTreeMap<String, [f64; 2]>,
+    /// The *extended* detector: the barrier features followed by the local
+    /// rises ([`super::local`]), trained like `auroc`'s (clean vs the
+    /// paper's attack), AUROC on the test split per attack. Empty when the
+    /// units hold no local barriers.
+    #[serde(default)]
+    pub auroc_local: BTreeMap<String, f64>,
+    /// Bootstrap interval of `auroc_local`.
+    #[serde(default)]
+    pub auroc_local_ci: BTreeMap<String, [f64; 2]>,
+    /// The extended detector refitted per attack (known-attack setting).
+    #[serde(default)]
+    pub auroc_local_known_attack: BTreeMap<String, f64>,
+    /// Bootstrap interval of `auroc_local_known_attack`.
+    #[serde(default)]
+    pub auroc_local_known_attack_ci: BTreeMap<String, [f64; 2]>,
+    /// The extended detector in the pooled setting.
+    #[serde(default)]
+    pub auroc_local_pooled: BTreeMap<String, f64>,
+    /// Bootstrap interval of `auroc_local_pooled`.
+    #[serde(default)]
+    pub auroc_local_pooled_ci: BTreeMap<String, [f64; 2]>,
     /// AUROC of the threshold rule's feature on the test split, per attack.
     pub threshold_auroc: BTreeMap<String, f64>,
     /// Baseline AUROCs: baseline name → attack → AUROC (test split).
@@ -375,23 +449,28 @@ pub struct AdversarialSummary {
     pub bypass_relative_bend_median: Option<f64>,
     /// The fitted detector (absent if a training class was empty).
     pub detector: Option<LogisticRegression>,
+    /// The fitted extended detector (absent without local barriers).
+    #[serde(default)]
+    pub detector_local: Option<LogisticRegression>,
 }
 
-/// AUROC of `detector` on clean (negative) and adversarial (positive) test
-/// samples, with its bootstrap interval (NaN without a detector).
+/// The detector's input row of a sample: [`DetectionSample::barrier_row`]
+/// or [`DetectionSample::extended_row`].
+pub type Row = fn(&DetectionSample) -> Vec<f64>;
+
+/// AUROC of `detector` (reading rows with `row`) on clean (negative) and
+/// adversarial (positive) test samples, with its bootstrap interval (NaN
+/// without a detector).
 fn detector_auroc(
     detector: Option<&LogisticRegression>,
+    row: Row,
     clean: &[DetectionSample],
     adversarial: &[DetectionSample],
     cfg: &AdversarialStudyConfig,
     seed: u64,
 ) -> (f64, [f64; 2]) {
     let scores = |v: &[DetectionSample]| -> Vec<f64> {
-        detector.map_or(vec![], |d| {
-            v.iter()
-                .map(|s| d.score(&s.features.to_log_vec()))
-                .collect()
-        })
+        detector.map_or(vec![], |d| v.iter().map(|s| d.score(&row(s))).collect())
     };
     let (neg, pos) = (scores(clean), scores(adversarial));
     let level = cfg.detector.level;
@@ -441,8 +520,8 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
         ));
     }
     // 1. Pool: random class images whose loss is below the low-loss
-    //    threshold (real modes; the very lowest-loss images of a trained
-    //    MNIST net have CE = 0 in f32, which would make every stop loss 0).
+    //    threshold (real modes, not only the most confident ones, so the
+    //    paper's stop losses are those of typical real digits).
     // Shuffle the class, then evaluate it a batch at a time until the pool
     // is full (most of a class is never evaluated).
     let mut rng = unit_rng(
@@ -553,6 +632,24 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
         "adaptive".into(),
         attack::adaptive_attack(model, &src, &target, &stop, &adaptive_refs, &cfg.adaptive)?.inputs,
     );
+    let radii = if cfg.detector.local.enabled() {
+        cfg.detector.local.radii.clone()
+    } else {
+        vec![0.1]
+    };
+    adversarial.insert(
+        "adaptive_local".into(),
+        attack::adaptive_local(
+            model,
+            &src,
+            &target,
+            &cfg.pgd,
+            &radii,
+            &cfg.adaptive_local,
+            seed,
+            cfg.batch,
+        )?,
+    );
 
     // 2c. Measure the candidates of each kind and select.
     let mut pairs = Vec::new();
@@ -588,11 +685,22 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
         }
     }
 
-    // 3b. Detector views.
+    // 3b. Detector views. The local barriers' sign directions come from
+    //     their own stream, shared by every input of the unit.
+    let local_cfg = &cfg.detector.local;
+    let signs = random_signs(
+        &mut unit_rng(
+            seed,
+            &[stream::INPUT_SPACE, super::stream::LOCAL, class as u64],
+        ),
+        local_cfg.directions,
+        len,
+    );
     let view = |xs: &[f32], idx: &[usize]| -> Result<Vec<DetectionSample>> {
         let soft = max_softmax(model, xs, cfg.batch)?;
         let loss = model.loss_flat(xs, &target, cfg.batch)?;
         let feats = features_many(model, xs, class, &refs, cfg.points, cfg.batch)?;
+        let mut local = local_barriers(model, xs, class, &signs, local_cfg, cfg.batch)?;
         idx.iter()
             .enumerate()
             .map(|(i, &index)| {
@@ -605,6 +713,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
                     max_softmax: soft[i].0,
                     nearest_distance: nearest_distance(x, &refs),
                     features: feats[i],
+                    local: std::mem::take(&mut local[i]),
                 })
             })
             .collect()
@@ -705,29 +814,52 @@ pub fn summarise(
             })
             .collect()
     };
-    let rows = |v: &[DetectionSample]| -> Vec<Vec<f64>> {
-        v.iter().map(|s| s.features.to_log_vec()).collect()
-    };
     let clean_train = gather(true, None);
-    // The detector of clean vs `attack` inputs of the training split (none
-    // when either side is empty).
-    let fit = |attack: &str| -> Result<Option<LogisticRegression>> {
-        let adversarial = gather(true, Some(attack));
+    // The detector reading `row` of clean vs `attacks` inputs of the
+    // training split (none when either side is empty).
+    let fit = |attacks: &[&str], row: Row| -> Result<Option<LogisticRegression>> {
+        let adversarial: Vec<DetectionSample> =
+            attacks.iter().flat_map(|a| gather(true, Some(a))).collect();
         if clean_train.is_empty() || adversarial.is_empty() {
             return Ok(None);
         }
-        let mut x = rows(&clean_train);
-        x.extend(rows(&adversarial));
+        let x: Vec<Vec<f64>> = clean_train.iter().chain(&adversarial).map(row).collect();
         let y: Vec<bool> = (0..x.len()).map(|i| i >= clean_train.len()).collect();
         Ok(Some(LogisticRegression::fit(&x, &y, cfg.detector.l2)?))
     };
-    let detector = fit("paper")?;
+    let barrier: Row = DetectionSample::barrier_row;
+    let extended: Row = DetectionSample::extended_row;
+    let detector = fit(&["paper"], barrier)?;
+    let pooled = fit(&POOLED_ATTACKS, barrier)?;
+    // The extended detector needs every sample's local barriers at the
+    // configured radii (units written before they existed have none).
+    let radii = cfg.detector.local.radii.len();
+    let has_local = radii > 0
+        && units.iter().all(|u| {
+            u.clean
+                .iter()
+                .chain(u.attacked.values().flatten())
+                .all(|s| s.local.max_mean.len() == radii)
+        });
+    let (detector_local, pooled_local) = if has_local {
+        (fit(&["paper"], extended)?, fit(&POOLED_ATTACKS, extended)?)
+    } else {
+        (None, None)
+    };
     let clean_test = gather(false, None);
     let mut out = AdversarialSummary {
         auroc: BTreeMap::new(),
         auroc_ci: BTreeMap::new(),
         auroc_known_attack: BTreeMap::new(),
         auroc_known_attack_ci: BTreeMap::new(),
+        auroc_pooled: BTreeMap::new(),
+        auroc_pooled_ci: BTreeMap::new(),
+        auroc_local: BTreeMap::new(),
+        auroc_local_ci: BTreeMap::new(),
+        auroc_local_known_attack: BTreeMap::new(),
+        auroc_local_known_attack_ci: BTreeMap::new(),
+        auroc_local_pooled: BTreeMap::new(),
+        auroc_local_pooled_ci: BTreeMap::new(),
         threshold_auroc: BTreeMap::new(),
         baseline_auroc: BTreeMap::new(),
         test_positives: BTreeMap::new(),
@@ -740,6 +872,7 @@ pub fn summarise(
         bypass_gap_ratio_median: None,
         bypass_relative_bend_median: None,
         detector: None,
+        detector_local: None,
     };
     let feature = &cfg.detector.threshold_feature;
     for (k, name) in ATTACKS.iter().enumerate() {
@@ -751,15 +884,52 @@ pub fn summarise(
         out.attack_success_rate.insert(name.to_string(), rate);
         let pos = gather(false, Some(name));
         out.test_positives.insert(name.to_string(), pos.len());
-        let seed = crate::rng::derive_seed(cfg.detector.seed, &[k as u64]);
-        let (a, ci) = detector_auroc(detector.as_ref(), &clean_test, &pos, cfg, seed);
-        out.auroc.insert(name.to_string(), a);
-        out.auroc_ci.insert(name.to_string(), ci);
-        let known = fit(name)?;
-        let seed = crate::rng::derive_seed(cfg.detector.seed, &[0x4B, k as u64]);
-        let (a, ci) = detector_auroc(known.as_ref(), &clean_test, &pos, cfg, seed);
-        out.auroc_known_attack.insert(name.to_string(), a);
-        out.auroc_known_attack_ci.insert(name.to_string(), ci);
+        // AUROC and interval of one detector, the bootstrap seeded by `tag`.
+        let score = |d: Option<&LogisticRegression>, row: Row, tag: &[u64]| {
+            let seed = crate::rng::derive_seed(cfg.detector.seed, tag);
+            detector_auroc(d, row, &clean_test, &pos, cfg, seed)
+        };
+        let put = |a: &mut BTreeMap<String, f64>,
+                   c: &mut BTreeMap<String, [f64; 2]>,
+                   (v, ci): (f64, [f64; 2])| {
+            a.insert(name.to_string(), v);
+            c.insert(name.to_string(), ci);
+        };
+        let k = k as u64;
+        put(
+            &mut out.auroc,
+            &mut out.auroc_ci,
+            score(detector.as_ref(), barrier, &[k]),
+        );
+        let known = fit(&[name], barrier)?;
+        put(
+            &mut out.auroc_known_attack,
+            &mut out.auroc_known_attack_ci,
+            score(known.as_ref(), barrier, &[0x4B, k]),
+        );
+        put(
+            &mut out.auroc_pooled,
+            &mut out.auroc_pooled_ci,
+            score(pooled.as_ref(), barrier, &[0x50, k]),
+        );
+        if has_local {
+            put(
+                &mut out.auroc_local,
+                &mut out.auroc_local_ci,
+                score(detector_local.as_ref(), extended, &[0x4C, k]),
+            );
+            let known = fit(&[name], extended)?;
+            put(
+                &mut out.auroc_local_known_attack,
+                &mut out.auroc_local_known_attack_ci,
+                score(known.as_ref(), extended, &[0x4C, 0x4B, k]),
+            );
+            put(
+                &mut out.auroc_local_pooled,
+                &mut out.auroc_local_pooled_ci,
+                score(pooled_local.as_ref(), extended, &[0x4C, 0x50, k]),
+            );
+        }
         let by = |f: &dyn Fn(&DetectionSample) -> f64| -> f64 {
             auroc(
                 &clean_test.iter().map(f).collect::<Vec<_>>(),
@@ -778,6 +948,15 @@ pub fn summarise(
             .entry("nearest_reference".into())
             .or_default()
             .insert(name.to_string(), by(&|s| s.nearest_distance));
+        if has_local {
+            out.baseline_auroc
+                .entry("local_rise".into())
+                .or_default()
+                .insert(
+                    name.to_string(),
+                    by(&|s| s.local.rises(s.loss).iter().sum::<f64>() / radii as f64),
+                );
+        }
     }
     let byp: Vec<&BypassRecord> = units.iter().flat_map(|u| &u.bypass).collect();
     if !byp.is_empty() {
@@ -794,5 +973,6 @@ pub fn summarise(
         ));
     }
     out.detector = detector;
+    out.detector_local = detector_local;
     Ok(out)
 }
