@@ -428,6 +428,12 @@ fn fmt(v: Option<&f64>) -> String {
     v.map_or("–".into(), |v| format!("{v:.3}"))
 }
 
+/// `[lo, hi]` of `attack`'s interval in `m`, or `–`.
+fn interval(m: &BTreeMap<String, [f64; 2]>, attack: &str) -> String {
+    m.get(attack)
+        .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
+}
+
 /// Writes `report.md` from `summary.json` and the figures.
 pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
     let s = read_summary(dir)?;
@@ -459,10 +465,7 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
     let baseline =
         |name: &str, attack: &str| fmt(s.baseline_auroc.get(name).and_then(|m| m.get(attack)));
     for attack in ATTACKS {
-        let interval = |m: &BTreeMap<String, [f64; 2]>| {
-            m.get(attack)
-                .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
-        };
+        let interval = |m: &BTreeMap<String, [f64; 2]>| interval(m, attack);
         md.push_str(&format!(
             "| {attack} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             fmt(s.attack_success_rate.get(attack)),
@@ -491,10 +494,7 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
              |---|---|---|---|---|---|---|---|\n",
         );
         for attack in ATTACKS {
-            let interval = |m: &BTreeMap<String, [f64; 2]>| {
-                m.get(attack)
-                    .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
-            };
+            let interval = |m: &BTreeMap<String, [f64; 2]>| interval(m, attack);
             md.push_str(&format!(
                 "| {attack} | {} | {} | {} | {} | {} | {} | {} |\n",
                 fmt(s.auroc_local.get(attack)),
