@@ -16,8 +16,8 @@ fn main() {
     if let Some(rev) = git(&["rev-parse", "--short=12", "HEAD"]) {
         // A binary built from uncommitted changes to tracked files is not
         // that revision: say so, so a manifest never claims it is.
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|s| !s.is_empty());
+        let dirty =
+            git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
         let suffix = if dirty { "-dirty" } else { "" };
         println!("cargo:rustc-env=ISMC_GIT_REVISION={rev}{suffix}");
     }
