@@ -301,16 +301,7 @@ pub fn adaptive_local<C: Classifier + ?Sized>(
     batch: usize,
 ) -> Result<Vec<f32>> {
     local.validate("adaptive_local")?;
-    if let Some(r) = radii
-        .iter()
-        .find(|r| !(r.is_finite() && **r > 0.0 && **r <= 1.0))
-    {
-        return Err(Error::invalid(
-            "radii",
-            r,
-            "expected every radius in (0, 1]",
-        ));
-    }
+    super::local::check_radii("radii", radii)?;
     if radii.is_empty() {
         return Err(Error::invalid(
             "radii",

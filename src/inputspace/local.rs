@@ -53,17 +53,7 @@ impl Default for LocalConfig {
 impl LocalConfig {
     /// Checks every field; `prefix` names the table in errors.
     pub fn validate(&self, prefix: &str) -> Result<()> {
-        if let Some(r) = self
-            .radii
-            .iter()
-            .find(|r| !(r.is_finite() && **r > 0.0 && **r <= 1.0))
-        {
-            return Err(Error::invalid(
-                format!("{prefix}.radii"),
-                r,
-                "expected every radius in (0, 1] (a fraction of the input range width)",
-            ));
-        }
+        check_radii(&format!("{prefix}.radii"), &self.radii)?;
         for (name, v) in [("directions", self.directions), ("points", self.points)] {
             if v == 0 {
                 return Err(Error::invalid(
@@ -84,6 +74,22 @@ impl LocalConfig {
     /// Model evaluations per input.
     pub fn evaluations_per_input(&self) -> usize {
         self.radii.len() * self.directions * self.points
+    }
+}
+
+/// Checks that every radius in `radii` (the parameter `name`) lies in
+/// (0, 1], a fraction of the input range width.
+pub fn check_radii(name: &str, radii: &[f64]) -> Result<()> {
+    match radii
+        .iter()
+        .find(|r| !(r.is_finite() && **r > 0.0 && **r <= 1.0))
+    {
+        Some(r) => Err(Error::invalid(
+            name,
+            r,
+            "expected every radius in (0, 1] (a fraction of the input range width)",
+        )),
+        None => Ok(()),
     }
 }
 
