@@ -183,6 +183,14 @@ pub struct FvoArgs {
     /// Weight of a total-variation penalty on the input.
     #[arg(long, default_value_t = 0.0)]
     lambda_tv: f64,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.05)]
+    lr: f64,
+    /// Adam's L2 weight decay (added to the gradient, as in PyTorch). On a
+    /// low-gain untrained network it balances the CE gradient before the
+    /// threshold is reached; 0 removes that floor.
+    #[arg(long, default_value_t = 1e-7)]
+    weight_decay: f64,
     /// Write the synthetic input here (.npy).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -460,6 +468,8 @@ pub fn fvo(args: FvoArgs) -> anyhow::Result<ExitCode> {
         iterations: args.iterations,
         loss_threshold: args.threshold,
         lambda_tv: args.lambda_tv,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
         ..FvoConfig::default()
     };
     let bar = ismc::progress::Bar::spinner("fvo");

@@ -32,7 +32,7 @@ use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_j
 use super::runner::{Experiment, UnitFiles};
 use crate::error::{Error, Result};
 use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
-use crate::inputspace::fvo::{synthesize, FvoConfig};
+use crate::inputspace::fvo::{decay_balance, synthesize, FvoConfig};
 use crate::nn::{Classifier, Network};
 use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 use crate::rng::derive_seed;
@@ -171,6 +171,14 @@ pub struct PairRounds {
     pub fvo_iterations: [usize; 2],
     /// Whether both endpoints reached the FVO loss threshold.
     pub fvo_converged: bool,
+    /// L2 norm of the two FVO endpoints (0 in runs that predate it).
+    #[serde(default)]
+    pub fvo_norms: [f64; 2],
+    /// The weight-decay balance `λ|x|²/(−x·∇CE)` at the two endpoints
+    /// ([`crate::inputspace::fvo::decay_balance`]): ≈ 1 where FVO stalled
+    /// on its decay, 0 without decay.
+    #[serde(default)]
+    pub fvo_decay_balance: [f64; 2],
     /// Round 0 (straight path) and every bend round.
     pub rounds: Vec<RoundRow>,
 }
@@ -194,6 +202,13 @@ pub struct PairRow {
     pub fvo_iterations_c: usize,
     /// Both endpoints reached the FVO threshold.
     pub fvo_converged: bool,
+    /// L2 norm of A.
+    pub fvo_norm_a: f64,
+    /// L2 norm of C.
+    pub fvo_norm_c: f64,
+    /// The larger weight-decay balance of the two endpoints (≈ 1: FVO
+    /// stalled where the decay cancels the CE gradient).
+    pub fvo_decay_balance: f64,
     /// Barrier max of the straight path.
     pub linear_barrier: f64,
     /// Barrier max of the final chain.
@@ -213,6 +228,13 @@ pub struct ModelSummary {
     pub fvo_converged_fraction: f64,
     /// Largest endpoint CE over all pairs.
     pub fvo_max_loss: f64,
+    /// Median L2 norm of the FVO endpoints.
+    #[serde(default)]
+    pub median_fvo_norm: f64,
+    /// Largest weight-decay balance of an endpoint (≈ 1: some FVO stalled
+    /// on its decay; 0 without decay).
+    #[serde(default)]
+    pub max_fvo_decay_balance: f64,
     /// Median barrier max of the chain after each round (index = round;
     /// pairs that stopped early keep their last value).
     pub median_barrier_max_by_round: Vec<f64>,
@@ -298,8 +320,15 @@ impl Experiment for UntrainedConnectivity {
             &[derive_seed(seed, &[1]), derive_seed(seed, &[2])],
             &self.params.fvo,
         )?;
+        let balance = decay_balance(
+            model,
+            &fvo.inputs,
+            &[class, class],
+            self.params.fvo.weight_decay,
+        )?;
         let len = model.spec().item_len();
         let (a, c) = fvo.inputs.split_at(len);
+        let norm = |x: &[f32]| x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>().sqrt();
         let report = bypass_many(
             model,
             a,
@@ -330,6 +359,8 @@ impl Experiment for UntrainedConnectivity {
             fvo_losses: [fvo.losses[0], fvo.losses[1]],
             fvo_iterations: [fvo.iterations[0], fvo.iterations[1]],
             fvo_converged: fvo.converged.iter().all(|&c| c),
+            fvo_norms: [norm(a), norm(c)],
+            fvo_decay_balance: [balance[0], balance[1]],
             rounds,
         })
     }
@@ -364,6 +395,9 @@ fn pair_row(u: &PairRounds, target: f64) -> PairRow {
         fvo_iterations_a: u.fvo_iterations[0],
         fvo_iterations_c: u.fvo_iterations[1],
         fvo_converged: u.fvo_converged,
+        fvo_norm_a: u.fvo_norms[0],
+        fvo_norm_c: u.fvo_norms[1],
+        fvo_decay_balance: u.fvo_decay_balance[0].max(u.fvo_decay_balance[1]),
         linear_barrier: u.rounds[0].barrier_max,
         final_barrier: last.barrier_max,
         rounds: last.round,
@@ -412,6 +446,14 @@ pub fn summarise(units: &[PairRounds], target: f64, max_rounds: usize) -> Untrai
                     .iter()
                     .flat_map(|u| u.fvo_losses)
                     .map(f64::from)
+                    .fold(0.0, f64::max),
+                median_fvo_norm: crate::stats::quantile(
+                    &v.iter().flat_map(|u| u.fvo_norms).collect::<Vec<_>>(),
+                    0.5,
+                ),
+                max_fvo_decay_balance: v
+                    .iter()
+                    .flat_map(|u| u.fvo_decay_balance)
                     .fold(0.0, f64::max),
                 median_barrier_max_by_round: per_round(|x| crate::stats::quantile(x, 0.5)),
                 worst_barrier_max_by_round: per_round(|x| {
@@ -485,12 +527,15 @@ pub fn write_report(dir: &Path, params: &UntrainedParams) -> Result<PathBuf> {
     let rounds_rule: String = (0..=s.max_rounds).map(|_| "---|").collect();
     let mut md = format!(
         "# Connectivity of synthetic (FVO) modes\n\n\
-         {} pairs per model, free bends (lr {}, {} iterations), up to {} rounds; \
+         {} pairs per model; FVO with weight decay {} (at most {} steps); free bends \
+         (lr {}, {} iterations), up to {} rounds; \
          a pair is connected once its path's max loss is ≤ {}.\n\n\
          ## Median max loss along the path after each round\n\n\
-         | model | pairs | FVO converged | max endpoint CE |{rounds_head} connected | median first bend |\n\
-         |---|---|---|---|{rounds_rule}---|---|\n",
+         | model | pairs | FVO converged | max endpoint CE | median endpoint norm | max decay balance |{rounds_head} connected | median first bend |\n\
+         |---|---|---|---|---|---|{rounds_rule}---|---|\n",
         params.pairs,
+        params.fvo.weight_decay,
+        params.fvo.iterations,
         params.bypass.lr,
         params.bypass.iterations,
         s.max_rounds,
@@ -503,10 +548,12 @@ pub fn write_report(dir: &Path, params: &UntrainedParams) -> Result<PathBuf> {
             .map(|v| format!(" {v:.3e} |"))
             .collect();
         md.push_str(&format!(
-            "| {m} | {} | {:.0} % | {:.2e} |{cells} {:.0} % | {:.4} |\n",
+            "| {m} | {} | {:.0} % | {:.2e} | {:.1} | {:.3} |{cells} {:.0} % | {:.4} |\n",
             ms.pairs,
             100.0 * ms.fvo_converged_fraction,
             ms.fvo_max_loss,
+            ms.median_fvo_norm,
+            ms.max_fvo_decay_balance,
             100.0 * ms.connected_fraction,
             ms.median_first_relative_bend
         ));
@@ -519,6 +566,11 @@ pub fn write_report(dir: &Path, params: &UntrainedParams) -> Result<PathBuf> {
         "\n{never} of {} pairs stayed above the target after the last round (see pairs.csv).\n",
         pairs.len()
     ));
+    md.push_str(
+        "\nThe decay balance is λ|x|²/(−x·∇CE) at an FVO endpoint: near 1, Adam's \
+         weight decay cancels the CE gradient along the ray and FVO has stalled above \
+         its threshold (theory/untrained-fvo.md); 0 without decay.\n",
+    );
     md.push_str(&figure_links(dir));
     let path = dir.join("report.md");
     crate::atomic::write_atomic(&path, md.as_bytes())?;
@@ -537,6 +589,8 @@ mod tests {
             fvo_losses: [1e-4, 3e-4],
             fvo_iterations: [10, 12],
             fvo_converged: true,
+            fvo_norms: [1.0, 2.0],
+            fvo_decay_balance: [0.1, 0.2],
             rounds: maxes
                 .iter()
                 .enumerate()

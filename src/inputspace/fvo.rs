@@ -12,6 +12,28 @@
 //!
 //! Many (target, seed) pairs are optimised together; each step forwards only
 //! the inputs still running, in one batch.
+//!
+//! # The weight-decay floor
+//!
+//! Adam with L2 decay λ stops where the gradient of
+//! `J(x) = CE(x) + (λ/2)|x|²` vanishes, not where CE does. Along the ray
+//! through an input, a ReLU network's logit margins grow about linearly with
+//! the norm, `m ≈ γ|x|` (γ the network's *gain* in that direction), and
+//! `CE ≈ Σⱼ e^{−mⱼ}`, so the radial balance `|x| · ∂CE/∂|x| = −λ|x|²` puts
+//! the stall at
+//!
+//! ```text
+//! CE* ≈ λ|x|²/m = λ m/γ²,   i.e. the threshold CE_th is out of reach when
+//! γ² < λ m_th / CE_th        (m_th ≈ ln((K−1)/CE_th) ≈ 9.8 for K = 10, 5e-4)
+//! ```
+//!
+//! With λ = 1e-7 that is γ < 0.044 per unit of input norm: the untrained
+//! CNN and LeNet5 under PyTorch's default init (γ ≈ 0.04) and the untrained
+//! ResNet-18 with BatchNorm at its initial statistics (γ ≈ 0.003) stall
+//! there, at CE 7e-4 and 5e-2. [`decay_balance`] measures the balance
+//! `ρ = λ|x|² / (−x·∇CE)` at an input: ρ → 1 at the floor, ρ < 1 while the
+//! CE still falls faster than the decay pulls back. `theory/untrained-fvo.md`
+//! has the derivation and the measurements.
 
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
@@ -78,6 +100,43 @@ pub struct FvoResult {
     pub iterations: Vec<usize>,
     /// Whether each input reached the loss threshold.
     pub converged: Vec<bool>,
+}
+
+/// The weight-decay balance `ρᵢ = λ|xᵢ|² / (−xᵢ·∇CE(xᵢ))` of each of `n`
+/// inputs (back to back in `inputs`) against its target: the ratio of the
+/// decay's pull towards the origin to the CE's push outwards, both along
+/// the ray through `xᵢ`. Adam with decay λ stalls where ρ = 1 (see the
+/// module docs). It is `+∞` where moving outwards does not lower the CE,
+/// and 0 for λ = 0.
+pub fn decay_balance<C: Classifier + ?Sized>(
+    model: &C,
+    inputs: &[f32],
+    targets: &[u32],
+    weight_decay: f64,
+) -> Result<Vec<f64>> {
+    let n = targets.len();
+    let (_, grad) = model.loss_grad_flat(inputs, targets, n)?;
+    let len = model.spec().item_len();
+    Ok((0..n)
+        .map(|i| {
+            let x = &inputs[i * len..(i + 1) * len];
+            let g = &grad[i * len..(i + 1) * len];
+            let norm2: f64 = x.iter().map(|&v| f64::from(v).powi(2)).sum();
+            let push: f64 = -x
+                .iter()
+                .zip(g)
+                .map(|(&v, &d)| f64::from(v) * f64::from(d))
+                .sum::<f64>();
+            let pull = weight_decay * norm2;
+            if pull == 0.0 {
+                0.0
+            } else if push <= 0.0 {
+                f64::INFINITY
+            } else {
+                pull / push
+            }
+        })
+        .collect())
 }
 
 /// Synthesises one input per `(targets[i], seeds[i])`: the start of input `i`
