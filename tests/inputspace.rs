@@ -6,7 +6,7 @@
 use candle_core::{Device, Tensor};
 use ismc::inputspace::attack::{self, AdaptiveConfig, Goal, PaperAttackConfig, PgdConfig};
 use ismc::inputspace::bypass::{bend, bypass_many, BypassConfig, RoundsConfig};
-use ismc::inputspace::fvo::{synthesize, FvoConfig};
+use ismc::inputspace::fvo::{decay_balance, synthesize, FvoConfig};
 use ismc::inputspace::path::{loss_along, Path};
 use ismc::inputspace::study::{run_class_unit, summarise, AdversarialStudyConfig};
 use ismc::nn::arch::{mlp, Arch};
@@ -33,6 +33,19 @@ impl Linear {
             },
             w: Tensor::from_vec(w, (3, 12), &Device::Cpu).unwrap(),
             b: Tensor::from_vec(vec![0.1f32, -0.2, 0.05], 3, &Device::Cpu).unwrap(),
+        }
+    }
+
+    /// A bias-free linear classifier with the given `classes × 12` weights.
+    fn bias_free(w: Vec<f32>, classes: usize) -> Self {
+        Linear {
+            spec: InputSpec {
+                item_shape: vec![1, 3, 4],
+                classes,
+                range: (0.0, 1.0),
+            },
+            w: Tensor::from_vec(w, (classes, 12), &Device::Cpu).unwrap(),
+            b: Tensor::zeros(classes, candle_core::DType::F32, &Device::Cpu).unwrap(),
         }
     }
 }
@@ -209,6 +222,73 @@ fn fvo_reaches_the_loss_threshold_on_an_untrained_mlp() {
     for (i, &v) in l.iter().enumerate() {
         assert!(v <= 5e-4, "input {i}: CE {v}");
     }
+}
+
+/// Under Adam's weight decay λ, FVO stops where the decay cancels the CE
+/// gradient, not at its threshold (the weight-decay floor of
+/// `inputspace::fvo`). For a bias-free two-class linear model `z = W x`,
+/// target 0, the minimum of `CE + λ|x|²/2` lies on the ray along
+/// `d = w₀ − w₁`, at the distance t with `|d| σ(−t|d|) = λ t`; its CE is
+/// `ln(1 + e^{−t|d|})`. With a gain |d| ≈ 0.02 that floor is above 5e-4, so
+/// FVO must stall there with decay balance 1, and reach the threshold once
+/// the decay is off.
+#[test]
+fn fvo_stalls_at_the_weight_decay_floor_of_a_low_gain_model() {
+    let w: Vec<f32> = (0..24)
+        .map(|i| ((i * 7 % 11) as f32 - 5.0) * 1.2e-3)
+        .collect();
+    let model = Linear::bias_free(w.clone(), 2);
+    let gain = (0..12)
+        .map(|j| (f64::from(w[j]) - f64::from(w[12 + j])).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((0.01..0.04).contains(&gain), "gain {gain}");
+    let lambda = 1e-7;
+    // Bisection on h(t) = |d| σ(−t|d|) − λ t, which falls from |d| > 0.
+    let h = |t: f64| gain / (1.0 + (t * gain).exp()) - lambda * t;
+    let (mut lo, mut hi) = (0.0, gain / lambda);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if h(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let floor = (-lo * gain).exp().ln_1p();
+    assert!(
+        floor > 1e-3,
+        "the floor {floor} must lie above the threshold"
+    );
+    let cfg = FvoConfig {
+        weight_decay: lambda,
+        iterations: 40_000,
+        ..FvoConfig::default()
+    };
+    let stalled = synthesize(&model, &[0], &[1], &cfg).unwrap();
+    assert!(!stalled.converged[0]);
+    let ce = f64::from(stalled.losses[0]);
+    assert!(
+        (ce / floor - 1.0).abs() < 0.02,
+        "CE {ce} against the floor {floor}"
+    );
+    let rho = decay_balance(&model, &stalled.inputs, &[0], lambda).unwrap()[0];
+    assert!((rho - 1.0).abs() < 0.05, "decay balance {rho}");
+    let free = synthesize(
+        &model,
+        &[0],
+        &[1],
+        &FvoConfig {
+            weight_decay: 0.0,
+            ..cfg
+        },
+    )
+    .unwrap();
+    assert!(free.converged[0], "CE {} without decay", free.losses[0]);
+    assert_eq!(
+        decay_balance(&model, &free.inputs, &[0], 0.0).unwrap(),
+        vec![0.0]
+    );
 }
 
 /// FGSM and PGD stay in the ε-ball and the input range; targeted PGD
