@@ -38,6 +38,8 @@ pub mod stream {
     pub const TRAIN: u64 = 5;
     /// Input-space measurements (pairs, directions, noise starts).
     pub const INPUT_SPACE: u64 = 6;
+    /// Sites sampled uniformly from a slice's grid (p* of lazy searches).
+    pub const SLICE_SAMPLES: u64 = 7;
 }
 
 /// One round of the SplitMix64 output function: a bijective 64-bit mixer with

@@ -56,7 +56,7 @@ pub trait SiteLoss {
 
 /// Appends the neighbours `nb` of `site` with `keep(nb)` to `idx` and their
 /// coordinates to `out_coords`.
-fn push_undiscovered(
+pub(super) fn push_undiscovered(
     sides: &[usize],
     strides: &[u128],
     site: u128,
@@ -197,14 +197,14 @@ impl InvasionResult {
     }
 }
 
-fn index_of(sides: &[usize], coords: &[u32]) -> u128 {
+pub(super) fn index_of(sides: &[usize], coords: &[u32]) -> u128 {
     coords
         .iter()
         .zip(sides)
         .fold(0u128, |acc, (&x, &s)| acc * s as u128 + x as u128)
 }
 
-fn coords_of(sides: &[usize], mut site: u128, out: &mut [u32]) {
+pub(super) fn coords_of(sides: &[usize], mut site: u128, out: &mut [u32]) {
     for axis in (0..sides.len()).rev() {
         let s = sides[axis] as u128;
         out[axis] = (site % s) as u32;

@@ -10,7 +10,9 @@
 //! maximum loss of any grid path) and the occupied fraction then is **p***,
 //! the slice's effective percolation density. [`invasion`] finds the same `ℓ*`
 //! lazily, evaluating the model only where the cluster grown from A reaches,
-//! so k = 16 grids of 33¹⁶ sites are within reach. [`null`] shuffles the
+//! and [`certify`] proves `ℓ* = max(ℓ(A), ℓ(C))` by a goal-first search
+//! where that holds, which reaches grids of 33¹⁶ sites; [`sampled`] estimates
+//! their p* from uniformly drawn sites. [`null`] shuffles the
 //! field (independent labelling) and must reproduce lattice site percolation
 //! ([`crate::percolation::two_point`]); comparing `p*(k)` with `p*_null(k)`
 //! and p_c^site(k) tests the percolation explanation. [`graph`] exports the
@@ -26,14 +28,17 @@
 //! assert_eq!(s.p_star, 1.0);
 //! ```
 
+pub mod certify;
 pub mod field;
 pub mod graph;
 pub mod invasion;
 pub mod minimax;
 pub mod null;
+pub mod sampled;
 pub mod slice;
 pub mod study;
 
+pub use certify::{certify, Certificate, CertifyResult, SearchOrder};
 pub use field::{evaluate_dense, DenseOptions, FieldEvaluation, LossField, StoredField};
 pub use invasion::{invade, FieldSites, InvasionResult, ModelSites, SiteLoss};
 pub use minimax::{sweep_loss_order, LossOrderSweep};

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
+use ismc::bridge::certify::{certify, Certificate, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::sweep_loss_order;
 use ismc::bridge::minimax::{minimax_path_coords, path_below, reevaluate_path};
 use ismc::bridge::null::null_p_star;
+use ismc::bridge::sampled::fraction_below;
 use ismc::bridge::slice::{
     gradient_directions, principal_directions, DirectionKind, GridSpec, Slice,
 };
@@ -40,7 +42,13 @@ pub enum SearchMethod {
     Dense,
     /// Grow from A by invasion, evaluating only where the cluster reaches.
     Invasion,
-    /// Dense when the grid has at most 2²² sites, invasion otherwise.
+    /// Search goal-first for a path whose sites all stay at or below
+    /// max(ℓ(A), ℓ(C)): found, the minimax barrier is exactly that bound
+    /// (certified); otherwise the answer says `refuted` (ℓ* is higher) or
+    /// `undecided` (budget spent). Reaches grids invasion cannot.
+    Certify,
+    /// Dense when the grid has at most 2²² sites; otherwise certify, then
+    /// invasion if the certificate fails.
     Auto,
 }
 
@@ -75,7 +83,8 @@ pub struct OneSliceArgs {
     /// Data items (the first N) whose principal components give `pca` axes.
     #[arg(long, default_value_t = 2000)]
     pca_items: usize,
-    /// Dense, invasion, or auto (dense up to 2²² sites).
+    /// Dense, invasion, certify, or auto (dense up to 2²² sites, else
+    /// certify then invasion).
     #[arg(long, value_enum, default_value_t = SearchMethod::Auto)]
     method: SearchMethod,
     /// Also measure the null model: p* of the same values shuffled across
@@ -96,9 +105,18 @@ pub struct OneSliceArgs {
     /// Store the dense field here (as `ismc slice dense` does).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Give up (exit code 2) after this many model evaluations (invasion).
+    /// Give up (exit code 2) after this many model evaluations (invasion
+    /// and certify, together).
     #[arg(long, default_value_t = 3_000_000)]
     max_evaluations: u64,
+    /// Search order of `certify`: depth-first (follows one way round an
+    /// obstacle far) or best-first by grid distance to C.
+    #[arg(long, value_enum, default_value_t = CertifyOrder::Deep)]
+    certify_order: CertifyOrder,
+    /// Sites sampled uniformly to estimate p* (the fraction of the grid at
+    /// or below the barrier) when the grid is not evaluated densely.
+    #[arg(long, default_value_t = 4096)]
+    p_star_samples: usize,
     /// Points per grid edge when the minimax path is re-evaluated.
     #[arg(long, default_value_t = 8)]
     path_points: usize,
@@ -108,6 +126,15 @@ pub struct OneSliceArgs {
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
+}
+
+/// `--certify-order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CertifyOrder {
+    /// Depth-first, nearest to C among the newest sites.
+    Deep,
+    /// Best-first by grid distance to C.
+    Nearest,
 }
 
 /// Direction sources of `--directions`.
@@ -289,7 +316,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     };
     let dense = match a.method {
         SearchMethod::Dense => true,
-        SearchMethod::Invasion => false,
+        SearchMethod::Invasion | SearchMethod::Certify => false,
         SearchMethod::Auto => slice.n_sites() <= AUTO_DENSE_SITES,
     };
     for (flag, given) in [
@@ -300,13 +327,14 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         if given && !dense {
             return Err(ismc::Error::invalid(
                 flag,
-                "with invasion",
+                "with a lazy method",
                 "needs the dense field: pass --method dense (and a grid that fits)",
             )
             .into());
         }
     }
     let mut out = serde_json::Map::new();
+    let mut method = if dense { "dense" } else { "invasion" };
     let (barrier, path, evaluations) = if dense {
         let eval = evaluate_dense(&model, &slice, class, &DenseOptions::default())?;
         let field = &eval.field;
@@ -334,22 +362,59 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         (sweep.minimax_barrier, path, evaluations)
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
-        let r = invade(
-            &mut sites,
-            slice.a_coords(),
-            slice.c_coords(),
-            a.max_evaluations,
-        )?;
-        out.insert("invaded_sites".into(), json!(r.invaded));
-        (r.minimax_barrier, r.path, r.evaluations)
+        let mut spent = 0;
+        let mut found = None;
+        if a.method != SearchMethod::Invasion {
+            let r = certify(
+                &mut sites,
+                slice.a_coords(),
+                slice.c_coords(),
+                a.max_evaluations,
+                match a.certify_order {
+                    CertifyOrder::Deep => SearchOrder::Deep,
+                    CertifyOrder::Nearest => SearchOrder::Nearest,
+                },
+            )?;
+            out.insert("certificate".into(), json!(r.outcome));
+            out.insert("lower_bound".into(), json!(r.lower_bound));
+            out.insert("certify_evaluations".into(), json!(r.evaluations));
+            spent = r.evaluations;
+            if let Some(b) = r.minimax_barrier() {
+                method = "certify";
+                found = Some((b, r.path, r.evaluations));
+            } else if a.method == SearchMethod::Certify {
+                return certify_failed(&a, k, side, r.outcome, r.lower_bound, spent, started);
+            }
+        }
+        match found {
+            Some(f) => f,
+            None => {
+                let r = invade(
+                    &mut sites,
+                    slice.a_coords(),
+                    slice.c_coords(),
+                    a.max_evaluations.saturating_sub(spent),
+                )?;
+                out.insert("invaded_sites".into(), json!(r.invaded));
+                (r.minimax_barrier, r.path, spent + r.evaluations)
+            }
+        }
     };
+    if !dense {
+        let mut sites = ModelSites::new(&model, &slice, class)?;
+        let s = ismc::rng::derive_seed(a.seed, &[0x7073_7461]);
+        let p = fraction_below(&mut sites, barrier, a.p_star_samples, s)?;
+        out.insert("p_star".into(), json!(p.fraction));
+        out.insert("p_star_stderr".into(), json!(p.stderr));
+        out.insert("p_star_samples".into(), json!(p.samples));
+    }
     let profile = reevaluate_path(&model, &slice, &path, class, a.path_points)?;
     let linear = linear_barrier(&model, &ea.values, &ec.values, class, 500)?;
     let grid_sites = slice.n_sites() as f64;
     let fields = json!({
         "model": a.model, "a": ea.name, "c": ec.name, "class": class,
         "k": k, "side": side, "span": a.span, "directions": slice.definition().directions,
-        "method": if dense { "dense" } else { "invasion" },
+        "method": method,
         "minimax_barrier": barrier, "linear_barrier": linear,
         "path_max": profile.max_loss, "path_steps": path.len() / k - 1,
         "evaluated_sites": evaluations, "grid_sites": grid_sites,
@@ -363,9 +428,8 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::Value::Object(out));
     } else {
         println!(
-            "k = {k}, L = {side} ({}): minimax barrier {barrier:.4e} (linear {linear:.4e}, \
+            "k = {k}, L = {side} ({method}): minimax barrier {barrier:.4e} (linear {linear:.4e}, \
              path re-evaluated {:.4e}); {evaluations} sites evaluated{}{}",
-            if dense { "dense" } else { "invasion" },
             profile.max_loss,
             out.get("p_star")
                 .map(|p| format!(", p* = {p}"))
@@ -373,6 +437,40 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             out.get("p_star_null")
                 .map(|p| format!(", p*_null = {p} ± {}", out["p_star_null_stderr"]))
                 .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reports a `--method certify` run that neither certified nor found the
+/// barrier: the lower bound holds, `ℓ*` itself is unknown (exit code 0: an
+/// answer, not an error).
+fn certify_failed(
+    a: &OneSliceArgs,
+    k: usize,
+    side: usize,
+    outcome: Certificate,
+    lower_bound: f32,
+    evaluations: u64,
+    started: std::time::Instant,
+) -> anyhow::Result<ExitCode> {
+    let what = match outcome {
+        Certificate::Refuted => "refuted: no path stays at max(ℓ(A), ℓ(C)), so ℓ* is higher",
+        _ => "undecided: the evaluation budget ran out",
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "model": a.model, "k": k, "side": side, "method": "certify",
+                "certificate": outcome, "lower_bound": lower_bound, "minimax_barrier": null,
+                "evaluated_sites": evaluations, "seconds": started.elapsed().as_secs_f64(),
+            })
+        );
+    } else {
+        println!(
+            "k = {k}, L = {side} (certify): {what}; ℓ* ≥ {lower_bound:.4e} after {evaluations} \
+             sites (--method invasion finds ℓ* if the grid allows)"
         );
     }
     Ok(ExitCode::SUCCESS)
