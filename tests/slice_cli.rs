@@ -79,42 +79,54 @@ fn dense_and_invasion_agree_and_the_graph_exports() {
     assert!(std::fs::read_to_string(&dot).unwrap().contains("graph {"));
 }
 
-/// Runs the flat `ismc slice` on `pair` with `method`, as JSON.
-fn flat(pair: &str, dims: &str, side: &str, method: &str) -> Value {
+/// Runs the flat `ismc slice` on `pair` with `method` (and `extra`), as JSON.
+fn flat(pair: &str, dims: &str, side: &str, method: &str, extra: &[&str]) -> Value {
     let out = ismc()
         .args([
             "--quiet", "slice", "--pair", pair, "--dims", dims, "--side", side,
         ])
         .args(["--span", "0.5", "--seed", "4", "--method", method, "--json"])
+        .args(extra)
         .assert()
         .success();
     json(&out.get_output().stdout)
 }
 
-/// `--method certify` on real LeNet5 slices: where the dense barrier is
-/// the higher endpoint loss it certifies exactly that value with fewer
-/// evaluations; where the dense barrier is higher it refutes, with the
-/// lower bound below the dense barrier; invasion finds the dense barrier
-/// there, with a sampled p* within 4 standard errors of the dense one.
+/// `--method certify` on real LeNet5 slices. Where the dense barrier is the
+/// higher endpoint loss, the first search certifies exactly that value with
+/// fewer evaluations. Where it is higher, the bisection brackets it, and
+/// with enough steps closes on it exactly. Invasion finds the same barrier,
+/// with a sampled p* within 4 standard errors of the dense one.
 #[test]
 fn certify_agrees_with_the_dense_barrier_on_lenet5_slices() {
-    let dense = flat("0,34", "2", "9", "dense");
-    let cert = flat("0,34", "2", "9", "certify");
-    assert_eq!(cert["certificate"], "certified", "{cert}");
+    let dense = flat("0,34", "2", "9", "dense", &[]);
+    let cert = flat("0,34", "2", "9", "certify", &[]);
     assert_eq!(cert["method"], "certify");
     assert_eq!(
         cert["minimax_barrier"], dense["minimax_barrier"],
         "{cert} vs {dense}"
     );
     assert_eq!(cert["lower_bound"], dense["minimax_barrier"]);
+    assert_eq!(cert["upper_bound"], dense["minimax_barrier"]);
+    assert_eq!(cert["searches"].as_array().unwrap().len(), 1);
     assert!(cert["evaluated_sites"].as_u64() < dense["evaluated_sites"].as_u64());
 
-    let dense = flat("0,17", "3", "7", "dense");
-    let cert = flat("0,17", "3", "7", "certify");
-    assert_eq!(cert["certificate"], "refuted", "{cert}");
-    assert!(cert["minimax_barrier"].is_null());
-    assert!(cert["lower_bound"].as_f64() < dense["minimax_barrier"].as_f64());
-    let inv = flat("0,17", "3", "7", "invasion");
+    let dense = flat("0,17", "3", "7", "dense", &[]);
+    let b = dense["minimax_barrier"].as_f64().unwrap();
+    let cert = flat("0,17", "3", "7", "certify", &[]);
+    assert_eq!(cert["searches"][0]["outcome"], "refuted", "{cert}");
+    let (lo, hi) = (
+        cert["lower_bound"].as_f64().unwrap(),
+        cert["upper_bound"].as_f64().unwrap(),
+    );
+    assert!(lo <= b && b <= hi, "[{lo}, {hi}] against {b}");
+    assert!(cert["path_max"].as_f64().is_some());
+    let exact = flat("0,17", "3", "7", "certify", &["--bisect-steps", "80"]);
+    assert_eq!(
+        exact["minimax_barrier"], dense["minimax_barrier"],
+        "{exact}"
+    );
+    let inv = flat("0,17", "3", "7", "invasion", &[]);
     assert_eq!(
         inv["minimax_barrier"], dense["minimax_barrier"],
         "{inv} vs {dense}"

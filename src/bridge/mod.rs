@@ -38,7 +38,7 @@ pub mod sampled;
 pub mod slice;
 pub mod study;
 
-pub use certify::{certify, Certificate, CertifyResult, SearchOrder};
+pub use certify::{bracket, certify, BracketResult, Certificate, CertifyResult, SearchOrder};
 pub use field::{evaluate_dense, DenseOptions, FieldEvaluation, LossField, StoredField};
 pub use invasion::{invade, FieldSites, InvasionResult, ModelSites, SiteLoss};
 pub use minimax::{sweep_loss_order, LossOrderSweep};

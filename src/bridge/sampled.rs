@@ -35,6 +35,16 @@ pub fn fraction_below<S: SiteLoss + ?Sized>(
     samples: usize,
     seed: u64,
 ) -> Result<SampledFraction> {
+    Ok(fractions_below(oracle, &[level], samples, seed)?[0])
+}
+
+/// [`fraction_below`] at several levels from the same sampled sites.
+pub fn fractions_below<S: SiteLoss + ?Sized>(
+    oracle: &mut S,
+    levels: &[f32],
+    samples: usize,
+    seed: u64,
+) -> Result<Vec<SampledFraction>> {
     if samples == 0 {
         return Err(Error::invalid(
             "samples",
@@ -53,20 +63,25 @@ pub fn fraction_below<S: SiteLoss + ?Sized>(
         })
         .collect();
     let block = oracle.block().max(1) * sides.len();
-    let mut below = 0usize;
+    let mut below = vec![0usize; levels.len()];
     for chunk in coords.chunks(block) {
-        below += oracle
-            .losses(chunk)?
-            .iter()
-            .filter(|l| l.total_cmp(&level).is_le())
-            .count();
+        for l in oracle.losses(chunk)? {
+            for (count, level) in below.iter_mut().zip(levels) {
+                *count += usize::from(l.total_cmp(level).is_le());
+            }
+        }
     }
-    let p = below as f64 / samples as f64;
-    Ok(SampledFraction {
-        fraction: p,
-        stderr: (p * (1.0 - p) / samples as f64).sqrt(),
-        samples,
-    })
+    Ok(below
+        .into_iter()
+        .map(|b| {
+            let p = b as f64 / samples as f64;
+            SampledFraction {
+                fraction: p,
+                stderr: (p * (1.0 - p) / samples as f64).sqrt(),
+                samples,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

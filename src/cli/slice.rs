@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ismc::bridge::certify::{certify, Certificate, SearchOrder};
+use ismc::bridge::certify::{bracket, certify, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::sweep_loss_order;
 use ismc::bridge::minimax::{minimax_path_coords, path_below, reevaluate_path};
 use ismc::bridge::null::null_p_star;
-use ismc::bridge::sampled::fraction_below;
+use ismc::bridge::sampled::fractions_below;
 use ismc::bridge::slice::{
     gradient_directions, principal_directions, DirectionKind, GridSpec, Slice,
 };
@@ -43,9 +43,10 @@ pub enum SearchMethod {
     /// Grow from A by invasion, evaluating only where the cluster reaches.
     Invasion,
     /// Search goal-first for a path whose sites all stay at or below
-    /// max(ℓ(A), ℓ(C)): found, the minimax barrier is exactly that bound
-    /// (certified); otherwise the answer says `refuted` (ℓ* is higher) or
-    /// `undecided` (budget spent). Reaches grids invasion cannot.
+    /// max(ℓ(A), ℓ(C)): reached, the minimax barrier is exactly that lower
+    /// bound. Otherwise bisect the level (--bisect-steps), each search
+    /// either finding a path (an upper bound) or refuting the level (a
+    /// lower bound), and report the bracket. Reaches grids invasion cannot.
     Certify,
     /// Dense when the grid has at most 2²² sites; otherwise certify, then
     /// invasion if the certificate fails.
@@ -113,6 +114,10 @@ pub struct OneSliceArgs {
     /// obstacle far) or best-first by grid distance to C.
     #[arg(long, value_enum, default_value_t = CertifyOrder::Deep)]
     certify_order: CertifyOrder,
+    /// Bisection steps of `certify` after its first search at
+    /// max(ℓ(A), ℓ(C)); each search gets --max-evaluations / (steps + 1).
+    #[arg(long, default_value_t = 8)]
+    bisect_steps: usize,
     /// Sites sampled uniformly to estimate p* (the fraction of the grid at
     /// or below the barrier) when the grid is not evaluated densely.
     #[arg(long, default_value_t = 4096)]
@@ -335,7 +340,8 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = serde_json::Map::new();
     let mut method = if dense { "dense" } else { "invasion" };
-    let (barrier, path, evaluations) = if dense {
+    // (ℓ* when known exactly, an upper bound of ℓ* with a path at it, sites)
+    let (barrier, upper, path, evaluations) = if dense {
         let eval = evaluate_dense(&model, &slice, class, &DenseOptions::default())?;
         let field = &eval.field;
         let ia = field.index(slice.a_coords()) as u32;
@@ -359,54 +365,69 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         if let Some(dir) = &a.out {
             StoredField::of_evaluation(eval, slice.clone(), class, &a.model).save(dir)?;
         }
-        (sweep.minimax_barrier, path, evaluations)
+        let b = sweep.minimax_barrier;
+        (Some(b), b, path, evaluations)
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
-        let mut spent = 0;
-        let mut found = None;
-        if a.method != SearchMethod::Invasion {
-            let r = certify(
-                &mut sites,
-                slice.a_coords(),
-                slice.c_coords(),
-                a.max_evaluations,
-                match a.certify_order {
-                    CertifyOrder::Deep => SearchOrder::Deep,
-                    CertifyOrder::Nearest => SearchOrder::Nearest,
-                },
-            )?;
-            out.insert("certificate".into(), json!(r.outcome));
-            out.insert("lower_bound".into(), json!(r.lower_bound));
-            out.insert("certify_evaluations".into(), json!(r.evaluations));
-            spent = r.evaluations;
-            if let Some(b) = r.minimax_barrier() {
+        let order = match a.certify_order {
+            CertifyOrder::Deep => SearchOrder::Deep,
+            CertifyOrder::Nearest => SearchOrder::Nearest,
+        };
+        let (ca, cc) = (slice.a_coords(), slice.c_coords());
+        match a.method {
+            SearchMethod::Certify => {
                 method = "certify";
-                found = Some((b, r.path, r.evaluations));
-            } else if a.method == SearchMethod::Certify {
-                return certify_failed(&a, k, side, r.outcome, r.lower_bound, spent, started);
+                let per_search = a.max_evaluations / (a.bisect_steps as u64 + 1);
+                let r = bracket(&mut sites, ca, cc, a.bisect_steps, per_search, order)?;
+                out.insert("lower_bound".into(), json!(r.lower_bound));
+                out.insert("upper_bound".into(), json!(r.upper_bound));
+                out.insert("searches".into(), json!(r.attempts));
+                (r.minimax_barrier(), r.upper_bound, r.path, r.evaluations)
             }
-        }
-        match found {
-            Some(f) => f,
-            None => {
-                let r = invade(
-                    &mut sites,
-                    slice.a_coords(),
-                    slice.c_coords(),
-                    a.max_evaluations.saturating_sub(spent),
-                )?;
-                out.insert("invaded_sites".into(), json!(r.invaded));
-                (r.minimax_barrier, r.path, spent + r.evaluations)
+            _ => {
+                // auto on a large grid: the certificate first, then invasion.
+                let mut spent = 0;
+                let mut found = None;
+                if a.method == SearchMethod::Auto {
+                    let r = certify(&mut sites, ca, cc, None, a.max_evaluations / 2, order)?;
+                    out.insert("certificate".into(), json!(r.outcome));
+                    spent = r.evaluations;
+                    if let Some(b) = r.minimax_barrier() {
+                        method = "certify";
+                        found = Some((Some(b), b, r.path, r.evaluations));
+                    }
+                }
+                match found {
+                    Some(f) => f,
+                    None => {
+                        let r =
+                            invade(&mut sites, ca, cc, a.max_evaluations.saturating_sub(spent))?;
+                        out.insert("invaded_sites".into(), json!(r.invaded));
+                        let b = r.minimax_barrier;
+                        (Some(b), b, r.path, spent + r.evaluations)
+                    }
+                }
             }
         }
     };
     if !dense {
+        // p* from uniformly sampled sites: a point estimate when ℓ* is
+        // known, bounds (the fractions at the two bounds of ℓ*) otherwise.
         let mut sites = ModelSites::new(&model, &slice, class)?;
         let s = ismc::rng::derive_seed(a.seed, &[0x7073_7461]);
-        let p = fraction_below(&mut sites, barrier, a.p_star_samples, s)?;
-        out.insert("p_star".into(), json!(p.fraction));
-        out.insert("p_star_stderr".into(), json!(p.stderr));
-        out.insert("p_star_samples".into(), json!(p.samples));
+        let lower = barrier.unwrap_or_else(|| out["lower_bound"].as_f64().unwrap_or(0.0) as f32);
+        let p = fractions_below(&mut sites, &[lower, upper], a.p_star_samples, s)?;
+        if barrier.is_some() {
+            out.insert("p_star".into(), json!(p[1].fraction));
+            out.insert("p_star_stderr".into(), json!(p[1].stderr));
+        } else {
+            out.insert("p_star".into(), json!(null));
+            out.insert(
+                "p_star_bounds".into(),
+                json!([p[0].fraction, p[1].fraction]),
+            );
+        }
+        out.insert("p_star_samples".into(), json!(a.p_star_samples));
     }
     let profile = reevaluate_path(&model, &slice, &path, class, a.path_points)?;
     let linear = linear_barrier(&model, &ea.values, &ec.values, class, 500)?;
@@ -427,8 +448,15 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         println!("{}", serde_json::Value::Object(out));
     } else {
+        let level = match barrier {
+            Some(b) => format!("minimax barrier {b:.4e}"),
+            None => format!(
+                "minimax barrier in [{:.4e}, {upper:.4e}]",
+                out["lower_bound"].as_f64().unwrap_or(f64::NAN)
+            ),
+        };
         println!(
-            "k = {k}, L = {side} ({method}): minimax barrier {barrier:.4e} (linear {linear:.4e}, \
+            "k = {k}, L = {side} ({method}): {level} (linear {linear:.4e}, \
              path re-evaluated {:.4e}); {evaluations} sites evaluated{}{}",
             profile.max_loss,
             out.get("p_star")
@@ -437,40 +465,6 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             out.get("p_star_null")
                 .map(|p| format!(", p*_null = {p} ± {}", out["p_star_null_stderr"]))
                 .unwrap_or_default()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Reports a `--method certify` run that neither certified nor found the
-/// barrier: the lower bound holds, `ℓ*` itself is unknown (exit code 0: an
-/// answer, not an error).
-fn certify_failed(
-    a: &OneSliceArgs,
-    k: usize,
-    side: usize,
-    outcome: Certificate,
-    lower_bound: f32,
-    evaluations: u64,
-    started: std::time::Instant,
-) -> anyhow::Result<ExitCode> {
-    let what = match outcome {
-        Certificate::Refuted => "refuted: no path stays at max(ℓ(A), ℓ(C)), so ℓ* is higher",
-        _ => "undecided: the evaluation budget ran out",
-    };
-    if a.json {
-        println!(
-            "{}",
-            json!({
-                "model": a.model, "k": k, "side": side, "method": "certify",
-                "certificate": outcome, "lower_bound": lower_bound, "minimax_barrier": null,
-                "evaluated_sites": evaluations, "seconds": started.elapsed().as_secs_f64(),
-            })
-        );
-    } else {
-        println!(
-            "k = {k}, L = {side} (certify): {what}; ℓ* ≥ {lower_bound:.4e} after {evaluations} \
-             sites (--method invasion finds ℓ* if the grid allows)"
         );
     }
     Ok(ExitCode::SUCCESS)
