@@ -18,6 +18,8 @@ fi
 "$ISMC" figures results/slice-percolation-cnn --out "$OUT/slice-percolation-cnn" >/dev/null
 "$ISMC" figures results/slice-percolation-resnet18 --out "$OUT/slice-percolation-resnet18" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
+"$ISMC" figures results/untrained-connectivity-paper --out "$OUT/untrained-connectivity-paper" >/dev/null
+"$ISMC" figures results/untrained-resnet18-connectivity --out "$OUT/untrained-resnet18-connectivity" >/dev/null
 "$ISMC" figures results/untrained-resnet18-connectivity-paper --out "$OUT/untrained-resnet18-connectivity-paper" >/dev/null
 "$ISMC" figures results/training-mnist --out "$OUT/training-mnist" >/dev/null
 "$ISMC" figures results/evaluation-mnist --out "$OUT/evaluation-mnist" >/dev/null

@@ -137,6 +137,10 @@ fn untrained_connectivity_quick_connects_fvo_modes_identically_for_any_thread_co
     // FVO endpoints reach the paper's threshold CE < 5e-4.
     assert_eq!(m["fvo_converged_fraction"].as_f64(), Some(1.0), "{s}");
     assert!(m["fvo_max_loss"].as_f64().unwrap() <= 5e-4);
+    // Without weight decay there is no decay balance; the endpoints'
+    // norms are reported (they set the bend step, theory/untrained-fvo.md).
+    assert_eq!(m["max_fvo_decay_balance"].as_f64(), Some(0.0));
+    assert!(m["median_fvo_norm"].as_f64().unwrap() > 1.0);
     // Round 0 is the straight path. Each bend starts at the barrier point
     // and descends the loss there, so after two rounds the median max loss
     // must not exceed the straight path's: if it did, bending would be
