@@ -42,7 +42,9 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::invasion::{coords_of, index_of, push_undiscovered, SiteLoss};
+use super::invasion::{
+    check_endpoints, index_of, push_undiscovered, strides_of, trace_path, SiteLoss,
+};
 use super::minimax::loss_key;
 use crate::error::{Error, Result};
 
@@ -133,19 +135,9 @@ pub fn certify<S: SiteLoss + ?Sized>(
     let started = Instant::now();
     let sides = oracle.sides().to_vec();
     let k = sides.len();
-    for (name, p) in [("endpoint A", a), ("endpoint C", c)] {
-        if p.len() != k || p.iter().zip(&sides).any(|(&x, &s)| x as usize >= s) {
-            return Err(Error::invalid(
-                name,
-                format!("{p:?}"),
-                format!("expected coordinates inside sides {sides:?}"),
-            ));
-        }
-    }
+    check_endpoints(&sides, a, c)?;
     let grid_sites: f64 = sides.iter().map(|&s| s as f64).product();
-    let strides: Vec<u128> = (0..k)
-        .map(|i| sides[i + 1..].iter().map(|&s| s as u128).product())
-        .collect();
+    let strides = strides_of(&sides);
     let a_idx = index_of(&sides, a);
     let c_idx = index_of(&sides, c);
     let mut ends = a.to_vec();
@@ -256,17 +248,8 @@ pub fn certify<S: SiteLoss + ?Sized>(
     let mut path = Vec::new();
     let mut upper_bound = None;
     if outcome == Certificate::Reached {
-        let mut path_idx = vec![c_idx];
-        let mut x = c_idx;
-        while x != a_idx {
-            x = seen[&x].1;
-            path_idx.push(x);
-        }
-        path_idx.reverse();
-        path = vec![0u32; path_idx.len() * k];
-        for (i, &p) in path_idx.iter().enumerate() {
-            coords_of(&sides, p, &mut path[i * k..(i + 1) * k]);
-        }
+        let (path_idx, coords) = trace_path(&sides, &seen, a_idx, c_idx);
+        path = coords;
         upper_bound = path_idx
             .iter()
             .map(|p| seen.get(p).map_or(end_losses[1], |e| e.0))
@@ -480,7 +463,7 @@ fn next_above(v: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::bridge::field::LossField;
-    use crate::bridge::invasion::FieldSites;
+    use crate::bridge::invasion::{coords_of, FieldSites};
     use crate::bridge::minimax::sweep_loss_order;
     use proptest::prelude::*;
 

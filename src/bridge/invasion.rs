@@ -197,6 +197,50 @@ impl InvasionResult {
     }
 }
 
+/// Checks that `a` and `c` are sites of a grid with `sides`.
+pub(super) fn check_endpoints(sides: &[usize], a: &[u32], c: &[u32]) -> Result<()> {
+    for (name, p) in [("endpoint A", a), ("endpoint C", c)] {
+        if p.len() != sides.len() || p.iter().zip(sides).any(|(&x, &s)| x as usize >= s) {
+            return Err(Error::invalid(
+                name,
+                format!("{p:?}"),
+                format!("expected coordinates inside sides {sides:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// C-order strides of a grid with `sides`.
+pub(super) fn strides_of(sides: &[usize]) -> Vec<u128> {
+    (0..sides.len())
+        .map(|i| sides[i + 1..].iter().map(|&s| s as u128).product())
+        .collect()
+}
+
+/// The path from `a` to `c` through the discovering sites recorded in
+/// `seen` (site → (loss, discoverer)): its site indices and coordinates.
+pub(super) fn trace_path(
+    sides: &[usize],
+    seen: &FxHashMap<u128, (f32, u128)>,
+    a: u128,
+    c: u128,
+) -> (Vec<u128>, Vec<u32>) {
+    let k = sides.len();
+    let mut idx = vec![c];
+    let mut x = c;
+    while x != a {
+        x = seen[&x].1;
+        idx.push(x);
+    }
+    idx.reverse();
+    let mut coords = vec![0u32; idx.len() * k];
+    for (i, &p) in idx.iter().enumerate() {
+        coords_of(sides, p, &mut coords[i * k..(i + 1) * k]);
+    }
+    (idx, coords)
+}
+
 pub(super) fn index_of(sides: &[usize], coords: &[u32]) -> u128 {
     coords
         .iter()
@@ -223,15 +267,7 @@ pub fn invade<S: SiteLoss + ?Sized>(
     let started = Instant::now();
     let sides = oracle.sides().to_vec();
     let k = sides.len();
-    for (name, p) in [("endpoint A", a), ("endpoint C", c)] {
-        if p.len() != k || p.iter().zip(&sides).any(|(&x, &s)| x as usize >= s) {
-            return Err(Error::invalid(
-                name,
-                format!("{p:?}"),
-                format!("expected coordinates inside sides {sides:?}"),
-            ));
-        }
-    }
+    check_endpoints(&sides, a, c)?;
     let grid_sites: f64 = sides.iter().map(|&s| s as f64).product();
     let a_idx = index_of(&sides, a);
     let c_idx = index_of(&sides, c);
@@ -249,9 +285,7 @@ pub fn invade<S: SiteLoss + ?Sized>(
     let mut coords = vec![0u32; k];
     let mut new_coords: Vec<u32> = Vec::with_capacity(2 * k * k);
     let mut new_idx: Vec<u128> = Vec::with_capacity(2 * k);
-    let strides: Vec<u128> = (0..k)
-        .map(|i| sides[i + 1..].iter().map(|&s| s as u128).product())
-        .collect();
+    let strides = strides_of(&sides);
     while let Some(Reverse((_, s))) = heap.pop() {
         let loss = seen[&s].0;
         invaded += 1;
@@ -348,18 +382,7 @@ pub fn invade<S: SiteLoss + ?Sized>(
             reason: "the boundary emptied before C was reached".into(),
         });
     }
-    // Path: follow discovering sites from C back to A.
-    let mut path_idx = vec![c_idx];
-    let mut x = c_idx;
-    while x != a_idx {
-        x = seen[&x].1;
-        path_idx.push(x);
-    }
-    path_idx.reverse();
-    let mut path = vec![0u32; path_idx.len() * k];
-    for (i, &p) in path_idx.iter().enumerate() {
-        coords_of(&sides, p, &mut path[i * k..(i + 1) * k]);
-    }
+    let (_, path) = trace_path(&sides, &seen, a_idx, c_idx);
     let evaluations = (seen.len() + cache.len()) as u64;
     Ok(InvasionResult {
         minimax_barrier: barrier,
