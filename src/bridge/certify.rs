@@ -463,7 +463,7 @@ fn next_above(v: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::bridge::field::LossField;
-    use crate::bridge::invasion::{coords_of, FieldSites};
+    use crate::bridge::invasion::{random_field, FieldSites};
     use crate::bridge::minimax::sweep_loss_order;
     use proptest::prelude::*;
 
@@ -480,16 +480,8 @@ mod tests {
             ai in any::<u32>(), ci in any::<u32>(), block in prop_oneof![Just(1usize), Just(7), Just(32)],
             order in prop_oneof![Just(SearchOrder::Nearest), Just(SearchOrder::Deep)],
         ) {
-            let n = side.pow(k as u32);
-            let values: Vec<f32> = (0..n as u64)
-                .map(|i| (crate::rng::mix64(seed ^ i) % levels) as f32 / 7.0)
-                .collect();
-            let f = LossField::new(vec![side; k], values).unwrap();
-            let (a, c) = (ai as usize % n, ci as usize % n);
-            let mut ca = vec![0u32; k];
-            let mut cc = vec![0u32; k];
-            coords_of(&f.sides, a as u128, &mut ca);
-            coords_of(&f.sides, c as u128, &mut cc);
+            let (f, a, c, ca, cc) = random_field(k, side, seed, levels, ai, ci);
+            let n = f.values.len();
             let dense = sweep_loss_order(&f, a as u32, c as u32, 4).unwrap().minimax_barrier;
             let tau0 = f.values[a].max(f.values[c]);
             // At τ₀ (the certificate) and at a level drawn between the
@@ -531,13 +523,8 @@ mod tests {
             k in 1usize..=3, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..40,
             ai in any::<u32>(), c0 in any::<u32>(), budget in prop_oneof![Just(3u64), Just(u64::MAX)],
         ) {
-            let n = side.pow(k as u32);
-            let values: Vec<f32> = (0..n as u64)
-                .map(|i| (crate::rng::mix64(seed ^ i) % levels) as f32 / 7.0)
-                .collect();
-            let f = LossField::new(vec![side; k], values).unwrap();
-            let mut ca = vec![0u32; k];
-            coords_of(&f.sides, (ai as usize % n) as u128, &mut ca);
+            let (f, _, _, ca, _) = random_field(k, side, seed, levels, ai, 0);
+            let n = f.values.len();
             let mut cc = ca.clone();
             cc[0] = c0 % side as u32;
             let dense = sweep_loss_order(&f, f.index(&ca) as u32, f.index(&cc) as u32, 4)

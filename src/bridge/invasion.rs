@@ -395,6 +395,31 @@ pub fn invade<S: SiteLoss + ?Sized>(
     })
 }
 
+/// A random field for property tests: `side^k` sites with losses drawn
+/// from `levels` values (ties on purpose), and endpoints `ai`, `ci` (taken
+/// modulo the site count) as indices and coordinates.
+#[cfg(test)]
+pub(crate) fn random_field(
+    k: usize,
+    side: usize,
+    seed: u64,
+    levels: u64,
+    ai: u32,
+    ci: u32,
+) -> (LossField, usize, usize, Vec<u32>, Vec<u32>) {
+    let n = side.pow(k as u32);
+    let values: Vec<f32> = (0..n as u64)
+        .map(|i| (crate::rng::mix64(seed ^ i) % levels) as f32 / 7.0)
+        .collect();
+    let f = LossField::new(vec![side; k], values).unwrap();
+    let (a, c) = (ai as usize % n, ci as usize % n);
+    let mut ca = vec![0u32; k];
+    let mut cc = vec![0u32; k];
+    coords_of(&f.sides, a as u128, &mut ca);
+    coords_of(&f.sides, c as u128, &mut cc);
+    (f, a, c, ca, cc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,16 +435,8 @@ mod tests {
             k in 1usize..=4, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..1000,
             ai in any::<u32>(), ci in any::<u32>(), block in prop_oneof![Just(1usize), Just(7), Just(32)],
         ) {
-            let n = side.pow(k as u32);
-            let values: Vec<f32> = (0..n as u64)
-                .map(|i| (crate::rng::mix64(seed ^ i) % levels) as f32 / 7.0)
-                .collect();
-            let f = LossField::new(vec![side; k], values).unwrap();
-            let (a, c) = (ai as usize % n, ci as usize % n);
-            let mut ca = vec![0u32; k];
-            let mut cc = vec![0u32; k];
-            coords_of(&f.sides, a as u128, &mut ca);
-            coords_of(&f.sides, c as u128, &mut cc);
+            let (f, a, c, ca, cc) = random_field(k, side, seed, levels, ai, ci);
+            let n = f.values.len();
             let inv = invade(&mut FieldSites::with_block(&f, block), &ca, &cc, u64::MAX).unwrap();
             let dense = sweep_loss_order(&f, a as u32, c as u32, 4).unwrap();
             prop_assert_eq!(inv.minimax_barrier, dense.minimax_barrier);
