@@ -19,6 +19,7 @@ fi
 "$ISMC" figures results/slice-percolation-resnet18 --out "$OUT/slice-percolation-resnet18" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 "$ISMC" figures results/untrained-connectivity-paper --out "$OUT/untrained-connectivity-paper" >/dev/null
+"$ISMC" figures results/untrained-connectivity-bend-0.005 --out "$OUT/untrained-connectivity-bend-0.005" >/dev/null
 "$ISMC" figures results/untrained-resnet18-connectivity --out "$OUT/untrained-resnet18-connectivity" >/dev/null
 "$ISMC" figures results/untrained-resnet18-connectivity-paper --out "$OUT/untrained-resnet18-connectivity-paper" >/dev/null
 "$ISMC" figures results/training-mnist --out "$OUT/training-mnist" >/dev/null

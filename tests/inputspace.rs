@@ -291,6 +291,12 @@ fn fvo_stalls_at_the_weight_decay_floor_of_a_low_gain_model() {
     );
 }
 
+/// How many of `adv` the model classifies as their `targets`.
+fn targeted_hits(model: &Network, adv: &[f32], targets: &[u32]) -> usize {
+    let soft = ismc::inputspace::detector::max_softmax(model, adv, 8).unwrap();
+    soft.iter().zip(targets).filter(|(s, t)| s.1 == **t).count()
+}
+
 /// FGSM and PGD stay in the ε-ball and the input range; targeted PGD
 /// reaches its target on most of a small batch.
 #[test]
@@ -318,12 +324,7 @@ fn fgsm_and_pgd_respect_eps_and_range() {
     };
     let adv = attack::pgd(&model, &x, &targets, Goal::Targeted, &cfg, 5, 8).unwrap();
     check(&adv);
-    let soft = ismc::inputspace::detector::max_softmax(&model, &adv, 8).unwrap();
-    let hits = soft
-        .iter()
-        .zip(&targets)
-        .filter(|(s, t)| s.1 == **t)
-        .count();
+    let hits = targeted_hits(&model, &adv, &targets);
     assert!(hits >= 6, "targeted PGD reached the target on {hits}/8");
     let un = attack::pgd(&model, &x, &labels, Goal::Untargeted, &cfg, 5, 8).unwrap();
     check(&un);
@@ -354,12 +355,7 @@ fn local_adaptive_attack_lowers_the_local_rises_of_pgd() {
         assert!((a - o).abs() <= cfg.eps as f32 + 1e-6 && (0.0..=1.0).contains(a));
     }
     let plain = attack::pgd(&model, &x, &targets, Goal::Targeted, &cfg, 5, 64).unwrap();
-    let soft = ismc::inputspace::detector::max_softmax(&model, &adv, 8).unwrap();
-    let hits = soft
-        .iter()
-        .zip(&targets)
-        .filter(|(s, t)| s.1 == **t)
-        .count();
+    let hits = targeted_hits(&model, &adv, &targets);
     assert!(
         hits >= 6,
         "local adaptive attack reached the target on {hits}/8"

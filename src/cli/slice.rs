@@ -340,8 +340,9 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = serde_json::Map::new();
     let mut method = if dense { "dense" } else { "invasion" };
-    // (ℓ* when known exactly, an upper bound of ℓ* with a path at it, sites)
-    let (barrier, upper, path, evaluations) = if dense {
+    // (ℓ* when known exactly, lower and upper bounds of ℓ*, a path at the
+    // upper bound, sites evaluated)
+    let (barrier, lower, upper, path, evaluations) = if dense {
         let eval = evaluate_dense(&model, &slice, class, &DenseOptions::default())?;
         let field = &eval.field;
         let ia = field.index(slice.a_coords()) as u32;
@@ -366,7 +367,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             StoredField::of_evaluation(eval, slice.clone(), class, &a.model).save(dir)?;
         }
         let b = sweep.minimax_barrier;
-        (Some(b), b, path, evaluations)
+        (Some(b), b, b, path, evaluations)
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
         let order = match a.certify_order {
@@ -382,7 +383,13 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
                 out.insert("lower_bound".into(), json!(r.lower_bound));
                 out.insert("upper_bound".into(), json!(r.upper_bound));
                 out.insert("searches".into(), json!(r.attempts));
-                (r.minimax_barrier(), r.upper_bound, r.path, r.evaluations)
+                (
+                    r.minimax_barrier(),
+                    r.lower_bound,
+                    r.upper_bound,
+                    r.path,
+                    r.evaluations,
+                )
             }
             _ => {
                 // auto on a large grid: the certificate first, then invasion.
@@ -394,7 +401,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
                     spent = r.evaluations;
                     if let Some(b) = r.minimax_barrier() {
                         method = "certify";
-                        found = Some((Some(b), b, r.path, r.evaluations));
+                        found = Some((Some(b), b, b, r.path, r.evaluations));
                     }
                 }
                 match found {
@@ -404,7 +411,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
                             invade(&mut sites, ca, cc, a.max_evaluations.saturating_sub(spent))?;
                         out.insert("invaded_sites".into(), json!(r.invaded));
                         let b = r.minimax_barrier;
-                        (Some(b), b, r.path, spent + r.evaluations)
+                        (Some(b), b, b, r.path, spent + r.evaluations)
                     }
                 }
             }
@@ -415,7 +422,6 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         // known, bounds (the fractions at the two bounds of ℓ*) otherwise.
         let mut sites = ModelSites::new(&model, &slice, class)?;
         let s = ismc::rng::derive_seed(a.seed, &[0x7073_7461]);
-        let lower = barrier.unwrap_or_else(|| out["lower_bound"].as_f64().unwrap_or(0.0) as f32);
         let p = fractions_below(&mut sites, &[lower, upper], a.p_star_samples, s)?;
         if barrier.is_some() {
             out.insert("p_star".into(), json!(p[1].fraction));
@@ -450,10 +456,7 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     } else {
         let level = match barrier {
             Some(b) => format!("minimax barrier {b:.4e}"),
-            None => format!(
-                "minimax barrier in [{:.4e}, {upper:.4e}]",
-                out["lower_bound"].as_f64().unwrap_or(f64::NAN)
-            ),
+            None => format!("minimax barrier in [{lower:.4e}, {upper:.4e}]"),
         };
         println!(
             "k = {k}, L = {side} ({method}): {level} (linear {linear:.4e}, \
