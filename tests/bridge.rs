@@ -2,6 +2,7 @@
 //! barriers agree exactly on real slices, study units are deterministic for
 //! any thread count, and bad requests are user errors.
 
+use ismc::bridge::certify::{invade_goal_first, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions};
 use ismc::bridge::invasion::{invade, ModelSites};
 use ismc::bridge::minimax::{path_below, reevaluate_path, sweep_loss_order};
@@ -43,6 +44,20 @@ fn invasion_on_lenet5_gives_exactly_the_dense_barrier() {
         let inv = invade(&mut oracle, slice.a_coords(), slice.c_coords(), u64::MAX).unwrap();
         assert_eq!(inv.minimax_barrier, sweep.minimax_barrier, "k = {k}");
         assert!(inv.evaluations <= f.n_sites() as u64);
+        let goal = invade_goal_first(
+            &mut oracle,
+            slice.a_coords(),
+            slice.c_coords(),
+            u64::MAX,
+            SearchOrder::Deep,
+        )
+        .unwrap();
+        assert_eq!(
+            goal.minimax_barrier(),
+            Some(sweep.minimax_barrier),
+            "k = {k}"
+        );
+        assert!(goal.evaluations <= f.n_sites() as u64);
         // Invasion saw the model's own values: each invaded path site's
         // dense loss is at most the barrier.
         let pmax = inv
@@ -232,15 +247,74 @@ fn measure_dense_throughput_and_k16_invasion() {
         .unwrap_or(1.0);
     let slice = Slice::random(&a, &c, &GridSpec::cube(16, 33, span), 7).unwrap();
     let mut oracle = ModelSites::new(&model, &slice, class).unwrap();
-    let r = invade(&mut oracle, slice.a_coords(), slice.c_coords(), 2_000_000).unwrap();
+    let r = invade_goal_first(
+        &mut oracle,
+        slice.a_coords(),
+        slice.c_coords(),
+        2_000_000,
+        SearchOrder::Deep,
+    )
+    .unwrap();
     eprintln!(
-        "invasion k=16 L=33 span {span} lenet5 real-real: barrier {} ({} invaded, {} evaluations, {:.1} s, {:.0} evaluations/s, {:.3e} of {:.3e} sites)",
-        r.minimax_barrier,
-        r.invaded,
+        "goal-first invasion k=16 L=33 span {span} lenet5 real-real: {:?}, barrier in [{}, {:?}] ({} expanded, {} evaluations, {:.1} s, {:.0} evaluations/s, {:.3e} of {:.3e} sites)",
+        r.outcome,
+        r.lower_bound,
+        r.upper_bound,
+        r.expanded,
         r.evaluations,
         r.seconds,
         r.evaluations_per_sec(),
         r.fraction_evaluated,
         r.grid_sites
     );
+}
+
+/// Issue 5's large-k target on the trained LeNet5: on a k = 16, L = 33
+/// slice (2·10²⁴ virtual sites) through the real digit-0 pair 0,34 (data
+/// order), goal-first invasion reaches C and so gives the exact minimax
+/// barrier — here the higher endpoint loss, which every path must reach —
+/// with a path that stays at it, while loss-order invasion, which must
+/// absorb A's basin first, is still short of C after ten times as many
+/// evaluations.
+#[test]
+fn goal_first_invasion_reaches_c_on_a_k16_lenet5_slice() {
+    let model = lenet();
+    let data = ismc::data::load("mnist").unwrap();
+    let (a, c) = (data.item(0), data.item(34));
+    let class = u32::from(data.labels()[0]);
+    assert_eq!(data.labels()[34], data.labels()[0]);
+    let slice = Slice::random(&a, &c, &GridSpec::cube(16, 33, 1.0), 1).unwrap();
+    let mut oracle = ModelSites::new(&model, &slice, class).unwrap();
+    let ends = model
+        .loss_flat(&[a.clone(), c.clone()].concat(), &[class; 2], 2)
+        .unwrap();
+    let r = invade_goal_first(
+        &mut oracle,
+        slice.a_coords(),
+        slice.c_coords(),
+        10_000,
+        SearchOrder::Deep,
+    )
+    .unwrap();
+    let b = r
+        .minimax_barrier()
+        .expect("C reached within 10,000 evaluations");
+    // The grid barrier is the higher endpoint loss (to f32 rounding of the
+    // grid's own evaluation of the endpoints).
+    let tau0 = ends[0].max(ends[1]);
+    assert!((b - tau0).abs() <= 1e-3 * tau0, "{b} vs {tau0}");
+    assert!(r.fraction_evaluated < 1e-20);
+    let profile = reevaluate_path(&model, &slice, &r.path, class, 4).unwrap();
+    assert!(
+        profile.max_loss >= b && profile.max_loss <= 2.0 * b,
+        "{profile:?}"
+    );
+    let e = invade(
+        &mut oracle,
+        slice.a_coords(),
+        slice.c_coords(),
+        10 * r.evaluations,
+    )
+    .unwrap_err();
+    assert!(e.is_user_error(), "{e}");
 }

@@ -29,6 +29,13 @@
 //!   C, which proves `ℓ* > τ` (use invasion or the dense sweep).
 //! * [`Certificate::Undecided`]: the evaluation budget ran out first.
 //!
+//! [`invade_goal_first`] turns the search into an exact algorithm for
+//! `ℓ*`: where [`certify`] would answer refuted, it raises the level to the
+//! lowest loss on the exhausted component's boundary (a proven lower bound)
+//! and goes on. It is invasion percolation that absorbs the sites below
+//! its current level in goal order rather than loss order, and it gives
+//! the same barrier as invasion and the dense sweep.
+//!
 //! The search is complete: with an unlimited budget it reaches C exactly
 //! when the dense sweep's barrier is at most τ (a test checks this on random
 //! fields). It compares the same f32 values as the dense sweep, so an exact
@@ -43,7 +50,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::invasion::{
-    check_endpoints, index_of, push_undiscovered, strides_of, trace_path, SiteLoss,
+    check_endpoints, coords_of, index_of, push_undiscovered, strides_of, trace_path, SiteLoss,
 };
 use super::minimax::loss_key;
 use crate::error::{Error, Result};
@@ -81,9 +88,11 @@ pub enum SearchOrder {
 pub struct CertifyResult {
     /// What was shown.
     pub outcome: Certificate,
-    /// `τ₀ = max(ℓ(A), ℓ(C))`: a lower bound of `ℓ*`.
+    /// A proven lower bound of `ℓ*`: `τ₀ = max(ℓ(A), ℓ(C))` for
+    /// [`certify`], the invasion level reached for [`invade_goal_first`].
     pub lower_bound: f32,
-    /// The level searched at, τ ≥ τ₀.
+    /// The level searched at, τ ≥ τ₀ (for [`invade_goal_first`], the last
+    /// one).
     pub level: f32,
     /// When C was reached, the largest loss on the found path: `ℓ*` is at
     /// most this.
@@ -114,6 +123,24 @@ impl CertifyResult {
     pub fn evaluations_per_sec(&self) -> f64 {
         self.evaluations as f64 / self.seconds.max(1e-12)
     }
+
+    /// `ℓ*` and this result, or — when the search did not close the bounds
+    /// within `max_evaluations` — a user error that names the budget and
+    /// the proven lower bound.
+    pub fn into_exact(self, max_evaluations: u64) -> Result<(f32, Self)> {
+        match self.minimax_barrier() {
+            Some(b) => Ok((b, self)),
+            None => Err(Error::invalid(
+                "max_evaluations",
+                max_evaluations,
+                format!(
+                    "the search evaluated {} sites and showed ℓ* ≥ {:e} before C joined; \
+                     raise the limit, shrink the slice, or bracket ℓ* (`--method certify`)",
+                    self.evaluations, self.lower_bound
+                ),
+            )),
+        }
+    }
 }
 
 fn l1(a: &[u32], b: &[u32]) -> u32 {
@@ -132,6 +159,70 @@ pub fn certify<S: SiteLoss + ?Sized>(
     max_evaluations: u64,
     order: SearchOrder,
 ) -> Result<CertifyResult> {
+    search(
+        oracle,
+        a,
+        c,
+        level,
+        max_evaluations,
+        order,
+        Exhausted::Refute,
+    )
+}
+
+/// Goal-first invasion: the exact minimax barrier `ℓ*`, found by growing
+/// A's cluster like invasion percolation but absorbing the sites below the
+/// current invasion level in goal order.
+///
+/// The invasion level starts at τ₀ = max(ℓ(A), ℓ(C)). Admissible sites
+/// (loss ≤ τ) are expanded as [`certify`] expands them, nearest to C first
+/// (`order`); the others wait on a boundary heap keyed by loss. Only when
+/// the admissible component of A is exhausted does the level rise, to the
+/// lowest boundary loss. Each rise is proven: every path from A to C leaves
+/// the exhausted component through a boundary site, so `ℓ* ≥` the new level.
+/// When C is reached, the path found stays at or below the level, so
+/// `ℓ* =` the level, bit-identical to loss-order invasion
+/// ([`super::invasion::invade`]) and the dense sweep.
+///
+/// Loss-order invasion must absorb all of A's component below `ℓ*` before
+/// it reaches C; this one must only exhaust the components below the
+/// *levels it passes*, and at the last level — `ℓ*` itself — it heads for
+/// C. Where `ℓ* = τ₀` on a grid whose sub-τ₀ set percolates (A's basin is a
+/// finite fraction of the grid), that is the difference between a few
+/// thousand evaluations and none that fit in memory.
+///
+/// The outcome is [`Certificate::Reached`] with `lower_bound = upper_bound =
+/// ℓ*`, or [`Certificate::Undecided`] when `max_evaluations` ran out, with
+/// the proven `lower_bound` (the level reached) and no upper bound.
+pub fn invade_goal_first<S: SiteLoss + ?Sized>(
+    oracle: &mut S,
+    a: &[u32],
+    c: &[u32],
+    max_evaluations: u64,
+    order: SearchOrder,
+) -> Result<CertifyResult> {
+    search(oracle, a, c, None, max_evaluations, order, Exhausted::Raise)
+}
+
+/// What [`search`] does once A's admissible component is exhausted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exhausted {
+    /// Stop: the level is refuted ([`certify`]).
+    Refute,
+    /// Raise the level to the lowest boundary loss and go on
+    /// ([`invade_goal_first`]).
+    Raise,
+}
+
+fn search<S: SiteLoss + ?Sized>(
+    oracle: &mut S,
+    a: &[u32],
+    c: &[u32],
+    level: Option<f32>,
+    max_evaluations: u64,
+    order: SearchOrder,
+    exhausted: Exhausted,
+) -> Result<CertifyResult> {
     let started = Instant::now();
     let sides = oracle.sides().to_vec();
     let k = sides.len();
@@ -148,7 +239,7 @@ pub fn certify<S: SiteLoss + ?Sized>(
     } else {
         end_losses[1]
     };
-    let tau = match level {
+    let mut tau = match level {
         Some(l) if l.is_nan() => {
             return Err(Error::invalid("level", l, "expected a loss level, not NaN"))
         }
@@ -168,6 +259,9 @@ pub fn certify<S: SiteLoss + ?Sized>(
         loss_key(end_losses[0]),
         a_idx,
     )));
+    // Evaluated sites above the level, lowest loss first (only kept when
+    // the level may rise).
+    let mut boundary: BinaryHeap<Reverse<(u32, u128)>> = BinaryHeap::new();
     let mut batches = 0u64;
     let block = oracle.block().max(1);
     let mut expanded = 0u64;
@@ -182,6 +276,28 @@ pub fn certify<S: SiteLoss + ?Sized>(
     let mut batch_parent: Vec<u128> = Vec::new();
     let mut batch_coords: Vec<u32> = Vec::new();
     'search: while outcome != Certificate::Reached {
+        if open.is_empty() {
+            // A's component at level τ is exhausted: refuted, or the level
+            // rises to the lowest boundary loss (and its ties join).
+            let Some(Reverse((key, s))) = boundary.pop() else {
+                break 'search;
+            };
+            debug_assert_eq!(exhausted, Exhausted::Raise);
+            tau = seen[&s].0;
+            let mut rising = vec![s];
+            while boundary.peek().is_some_and(|e| e.0 .0 == key) {
+                rising.push(boundary.pop().expect("peeked").0 .1);
+            }
+            batches += 1;
+            let rank = match order {
+                SearchOrder::Nearest => 0,
+                SearchOrder::Deep => u64::MAX - batches,
+            };
+            for s in rising {
+                coords_of(&sides, s, &mut site_coords);
+                open.push(Reverse((rank, l1(&site_coords, c), key, s)));
+            }
+        }
         // Expand the nearest open sites until a block of new neighbours.
         batch_idx.clear();
         batch_parent.clear();
@@ -216,9 +332,6 @@ pub fn certify<S: SiteLoss + ?Sized>(
             batch_parent.resize(batch_idx.len(), s);
         }
         if batch_idx.is_empty() {
-            if open.is_empty() {
-                break 'search;
-            }
             continue;
         }
         if (seen.len() + batch_idx.len()) as u64 > max_evaluations {
@@ -242,6 +355,8 @@ pub fn certify<S: SiteLoss + ?Sized>(
                 }
                 site_coords.copy_from_slice(&batch_coords[j * k..(j + 1) * k]);
                 open.push(Reverse((rank, l1(&site_coords, c), loss_key(l), nb)));
+            } else if exhausted == Exhausted::Raise {
+                boundary.push(Reverse((loss_key(l), nb)));
             }
         }
     }
@@ -257,9 +372,13 @@ pub fn certify<S: SiteLoss + ?Sized>(
     }
     // Distinct sites evaluated: those seen, and C if it never was.
     let evaluations = seen.len() as u64 + u64::from(!seen.contains_key(&c_idx));
+    let lower_bound = match exhausted {
+        Exhausted::Refute => tau0,
+        Exhausted::Raise => tau,
+    };
     Ok(CertifyResult {
         outcome,
-        lower_bound: tau0,
+        lower_bound,
         level: tau,
         upper_bound,
         expanded,
@@ -351,11 +470,13 @@ impl BracketResult {
     }
 }
 
-/// Brackets `ℓ*` by repeated [`certify`] searches, when the grid is too
-/// large for invasion. It first searches at τ₀ (exact if C is reached);
-/// otherwise it starts from the straight grid path along axis 0 (an upper
+/// Brackets `ℓ*` by repeated searches, when the grid is too large to
+/// invade to the end. It first runs [`invade_goal_first`] with one search's
+/// budget (exact if C is reached; otherwise the level it reached is the
+/// proven lower bound); then it starts from the straight grid path along axis 0 (an upper
 /// bound) and bisects the level geometrically `steps` times between the
-/// proven lower bound and the best path so far: a reached level lowers the
+/// proven lower bound and the best path so far, by [`certify`] at each
+/// level: a reached level lowers the
 /// upper bound to the found path's maximum, a refuted one raises the lower
 /// bound, an undecided one (its budget of `evaluations_per_search` spent)
 /// only moves the next level up. The coordinates of `a` and `c` must differ
@@ -385,18 +506,19 @@ pub fn bracket<S: SiteLoss + ?Sized>(
         known: FxHashMap::default(),
     };
     let mut attempts = Vec::new();
-    let mut search = |cached: &mut Cached<'_, S>, level: Option<f32>| -> Result<CertifyResult> {
-        let r = certify(cached, a, c, level, evaluations_per_search, order)?;
+    let mut record = |r: &CertifyResult| {
         attempts.push(Attempt {
             level: r.level,
             outcome: r.outcome,
             upper_bound: r.upper_bound,
             evaluations: r.evaluations,
-        });
-        Ok(r)
+        })
     };
-    let first = search(&mut cached, None)?;
-    let mut lower = first.lower_bound;
+    // Goal-first invasion first: exact if it reaches C, and otherwise the
+    // level it reached is a proven lower bound.
+    let first = invade_goal_first(&mut cached, a, c, evaluations_per_search, order)?;
+    record(&first);
+    let lower = first.lower_bound;
     let (mut upper, mut path) = match first.upper_bound {
         Some(u) => (u, first.path),
         None => {
@@ -417,9 +539,7 @@ pub fn bracket<S: SiteLoss + ?Sized>(
             (max, coords)
         }
     };
-    if first.outcome == Certificate::Refuted {
-        lower = next_above(lower);
-    }
+    let mut lower = lower;
     // Levels below this were searched without success (refuted or not).
     let mut floor = lower;
     for _ in 0..steps {
@@ -428,7 +548,8 @@ pub fn bracket<S: SiteLoss + ?Sized>(
         }
         let mid = (f64::from(floor) * f64::from(upper)).sqrt() as f32;
         let mid = mid.clamp(floor, upper);
-        let r = search(&mut cached, Some(mid))?;
+        let r = certify(&mut cached, a, c, Some(mid), evaluations_per_search, order)?;
+        record(&r);
         match (r.outcome, r.upper_bound) {
             (Certificate::Reached, Some(u)) if u < upper => {
                 upper = u;
@@ -509,6 +630,46 @@ mod tests {
                     prop_assert!(r.path.is_empty() && r.upper_bound.is_none());
                     prop_assert_eq!(r.minimax_barrier(), None);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Goal-first invasion gives exactly the dense (and loss-order
+        /// invasion) barrier, along a grid path from A to C whose maximum is
+        /// that barrier, never evaluating more sites than loss-order
+        /// invasion must invade plus their neighbours; with a small budget
+        /// it answers undecided with a lower bound that is still proven.
+        #[test]
+        fn goal_first_invasion_equals_dense_and_its_lower_bound_holds(
+            k in 1usize..=4, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..1000,
+            ai in any::<u32>(), ci in any::<u32>(), block in prop_oneof![Just(1usize), Just(7), Just(32)],
+            order in prop_oneof![Just(SearchOrder::Nearest), Just(SearchOrder::Deep)],
+            budget in 1u64..60,
+        ) {
+            let (f, a, c, ca, cc) = random_field(k, side, seed, levels, ai, ci);
+            let n = f.values.len();
+            let dense = sweep_loss_order(&f, a as u32, c as u32, 4).unwrap().minimax_barrier;
+            let r = invade_goal_first(&mut FieldSites::with_block(&f, block), &ca, &cc, u64::MAX, order).unwrap();
+            prop_assert_eq!(r.outcome, Certificate::Reached);
+            prop_assert_eq!(r.minimax_barrier(), Some(dense));
+            prop_assert!(r.evaluations as usize <= n);
+            let sites: Vec<&[u32]> = r.path.chunks_exact(k).collect();
+            prop_assert_eq!(sites[0], &ca[..]);
+            prop_assert_eq!(*sites.last().unwrap(), &cc[..]);
+            for w in sites.windows(2) {
+                prop_assert_eq!(l1(w[0], w[1]), 1);
+            }
+            let pmax = sites.iter().map(|s| f.values[f.index(s)]).fold(f32::MIN, f32::max);
+            prop_assert_eq!(pmax, dense);
+            let tight = invade_goal_first(&mut FieldSites::with_block(&f, block), &ca, &cc, budget, order).unwrap();
+            prop_assert!(tight.lower_bound <= dense, "{} > {dense}", tight.lower_bound);
+            prop_assert!(tight.lower_bound >= f.values[a].max(f.values[c]));
+            match tight.outcome {
+                Certificate::Reached => prop_assert_eq!(tight.minimax_barrier(), Some(dense)),
+                Certificate::Undecided => prop_assert!(tight.upper_bound.is_none() && tight.path.is_empty()),
+                Certificate::Refuted => prop_assert!(false, "a connected grid cannot refute"),
             }
         }
     }

@@ -9,9 +9,11 @@
 //! which A and C first join is the **minimax barrier** `ℓ*` (the lowest
 //! maximum loss of any grid path) and the occupied fraction then is **p***,
 //! the slice's effective percolation density. [`invasion`] finds the same `ℓ*`
-//! lazily, evaluating the model only where the cluster grown from A reaches,
-//! and [`certify`] proves `ℓ* = max(ℓ(A), ℓ(C))` by a goal-first search
-//! where that holds, which reaches grids of 33¹⁶ sites; [`sampled`] estimates
+//! lazily, evaluating the model only where the cluster grown from A reaches;
+//! [`certify`] searches goal-first for paths below a level, which proves
+//! `ℓ* = max(ℓ(A), ℓ(C))` where that holds, and its goal-first invasion finds
+//! the exact `ℓ*` on grids of 33¹⁶ sites where loss-order invasion cannot
+//! (or brackets it); [`sampled`] estimates
 //! their p* from uniformly drawn sites. [`null`] shuffles the
 //! field (independent labelling) and must reproduce lattice site percolation
 //! ([`crate::percolation::two_point`]); comparing `p*(k)` with `p*_null(k)`
@@ -38,7 +40,9 @@ pub mod sampled;
 pub mod slice;
 pub mod study;
 
-pub use certify::{bracket, certify, BracketResult, Certificate, CertifyResult, SearchOrder};
+pub use certify::{
+    bracket, certify, invade_goal_first, BracketResult, Certificate, CertifyResult, SearchOrder,
+};
 pub use field::{evaluate_dense, DenseOptions, FieldEvaluation, LossField, StoredField};
 pub use invasion::{invade, FieldSites, InvasionResult, ModelSites, SiteLoss};
 pub use minimax::{sweep_loss_order, LossOrderSweep};

@@ -23,8 +23,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::certify::{invade_goal_first, SearchOrder};
 use super::field::{evaluate_dense, DenseOptions};
-use super::invasion::{invade, ModelSites};
+use super::invasion::ModelSites;
 use super::minimax::{minimax_path_coords, reevaluate_path, sweep_loss_order};
 use super::null::null_p_star;
 use super::slice::{gradient_directions, DirectionKind, GridSpec, Slice};
@@ -38,12 +39,12 @@ use crate::stats::{quantile, MeanError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
-    /// Dense up to `dense_site_limit` sites, invasion above.
+    /// Dense up to `dense_site_limit` sites, goal-first invasion above.
     #[default]
     Auto,
     /// Always the dense sweep (refused above the memory limit).
     Dense,
-    /// Always invasion.
+    /// Always (goal-first) invasion, [`super::certify::invade_goal_first`].
     Invasion,
 }
 
@@ -354,20 +355,15 @@ pub fn run_unit_with_directions<C: Classifier + ?Sized>(
         )
     } else {
         let mut oracle = ModelSites::new(model, &slice, class)?;
-        let inv = invade(
+        let (barrier, inv) = invade_goal_first(
             &mut oracle,
             slice.a_coords(),
             slice.c_coords(),
             cfg.max_invasion_evaluations,
-        )?;
-        (
-            "invasion",
-            inv.evaluations,
-            inv.minimax_barrier,
-            None,
-            None,
-            inv.path,
-        )
+            SearchOrder::Deep,
+        )?
+        .into_exact(cfg.max_invasion_evaluations)?;
+        ("invasion", inv.evaluations, barrier, None, None, inv.path)
     };
     let profile = reevaluate_path(model, &slice, &path, class, cfg.path_points_per_edge)?;
     let linear = linear_barrier(model, a, c, class, cfg.linear_points)?;

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ismc::bridge::certify::{bracket, certify, SearchOrder};
+use ismc::bridge::certify::{bracket, invade_goal_first, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
-use ismc::bridge::invasion::{invade, ModelSites};
+use ismc::bridge::invasion::{invade, ModelSites, SiteLoss};
 use ismc::bridge::minimax::sweep_loss_order;
 use ismc::bridge::minimax::{minimax_path_coords, path_below, reevaluate_path};
 use ismc::bridge::null::null_p_star;
@@ -40,7 +40,12 @@ pub struct SliceCli {
 pub enum SearchMethod {
     /// Evaluate every site, then union-find in loss order (gives p*).
     Dense,
-    /// Grow from A by invasion, evaluating only where the cluster reaches.
+    /// Grow from A by goal-first invasion, evaluating only where the
+    /// cluster reaches: the exact minimax barrier. Sites below the current
+    /// invasion level are absorbed nearest to C first, and the level rises
+    /// (to the lowest boundary loss) only once A's cluster at that level is
+    /// exhausted, so a barrier equal to max(ℓ(A), ℓ(C)) costs a walk to C,
+    /// not A's whole basin.
     Invasion,
     /// Search goal-first for a path whose sites all stay at or below
     /// max(ℓ(A), ℓ(C)): reached, the minimax barrier is exactly that lower
@@ -48,8 +53,7 @@ pub enum SearchMethod {
     /// either finding a path (an upper bound) or refuting the level (a
     /// lower bound), and report the bracket. Reaches grids invasion cannot.
     Certify,
-    /// Dense when the grid has at most 2²² sites; otherwise certify, then
-    /// invasion if the certificate fails.
+    /// Dense when the grid has at most 2²² sites; otherwise invasion.
     Auto,
 }
 
@@ -85,7 +89,7 @@ pub struct OneSliceArgs {
     #[arg(long, default_value_t = 2000)]
     pca_items: usize,
     /// Dense, invasion, certify, or auto (dense up to 2²² sites, else
-    /// certify then invasion).
+    /// invasion).
     #[arg(long, value_enum, default_value_t = SearchMethod::Auto)]
     method: SearchMethod,
     /// Also measure the null model: p* of the same values shuffled across
@@ -110,12 +114,13 @@ pub struct OneSliceArgs {
     /// and certify, together).
     #[arg(long, default_value_t = 3_000_000)]
     max_evaluations: u64,
-    /// Search order of `certify`: depth-first (follows one way round an
-    /// obstacle far) or best-first by grid distance to C.
-    #[arg(long, value_enum, default_value_t = CertifyOrder::Deep)]
-    certify_order: CertifyOrder,
-    /// Bisection steps of `certify` after its first search at
-    /// max(ℓ(A), ℓ(C)); each search gets --max-evaluations / (steps + 1).
+    /// Order of the goal-first searches (invasion and certify) below their
+    /// level: depth-first (follows one way round an obstacle far) or
+    /// best-first by grid distance to C.
+    #[arg(long, value_enum, default_value_t = CertifyOrder::Deep, alias = "certify-order")]
+    search_order: CertifyOrder,
+    /// Bisection steps of `certify` after its first search (goal-first
+    /// invasion); each search gets --max-evaluations / (steps + 1).
     #[arg(long, default_value_t = 8)]
     bisect_steps: usize,
     /// Sites sampled uniformly to estimate p* (the fraction of the grid at
@@ -133,7 +138,7 @@ pub struct OneSliceArgs {
     json: bool,
 }
 
-/// `--certify-order`.
+/// `--search-order`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CertifyOrder {
     /// Depth-first, nearest to C among the newest sites.
@@ -161,7 +166,9 @@ pub enum SliceCommand {
     /// barrier and p* by union-find in loss order.
     Dense(DenseArgs),
     /// Grow the low-loss cluster from A by invasion until C joins,
-    /// evaluating the model only where the cluster reaches.
+    /// evaluating the model only where the cluster reaches: goal-first
+    /// (default) or in strict loss order (--loss-order); both give the
+    /// exact minimax barrier.
     Invade(InvadeArgs),
     /// Export the graph of sites with loss ≤ LEVEL of a stored field
     /// (GraphML or DOT by the file extension).
@@ -236,6 +243,10 @@ pub struct InvadeArgs {
     /// Give up (exit code 2) after this many model evaluations.
     #[arg(long, default_value_t = 3_000_000)]
     max_evaluations: u64,
+    /// Invade in strict loss order (Prim's algorithm, which absorbs A's
+    /// whole basin below the barrier) instead of goal-first.
+    #[arg(long)]
+    loss_order: bool,
 }
 
 /// Arguments of `ismc slice graph`.
@@ -370,51 +381,30 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         (Some(b), b, b, path, evaluations)
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
-        let order = match a.certify_order {
+        let order = match a.search_order {
             CertifyOrder::Deep => SearchOrder::Deep,
             CertifyOrder::Nearest => SearchOrder::Nearest,
         };
         let (ca, cc) = (slice.a_coords(), slice.c_coords());
-        match a.method {
-            SearchMethod::Certify => {
-                method = "certify";
-                let per_search = a.max_evaluations / (a.bisect_steps as u64 + 1);
-                let r = bracket(&mut sites, ca, cc, a.bisect_steps, per_search, order)?;
-                out.insert("lower_bound".into(), json!(r.lower_bound));
-                out.insert("upper_bound".into(), json!(r.upper_bound));
-                out.insert("searches".into(), json!(r.attempts));
-                (
-                    r.minimax_barrier(),
-                    r.lower_bound,
-                    r.upper_bound,
-                    r.path,
-                    r.evaluations,
-                )
-            }
-            _ => {
-                // auto on a large grid: the certificate first, then invasion.
-                let mut spent = 0;
-                let mut found = None;
-                if a.method == SearchMethod::Auto {
-                    let r = certify(&mut sites, ca, cc, None, a.max_evaluations / 2, order)?;
-                    out.insert("certificate".into(), json!(r.outcome));
-                    spent = r.evaluations;
-                    if let Some(b) = r.minimax_barrier() {
-                        method = "certify";
-                        found = Some((Some(b), b, b, r.path, r.evaluations));
-                    }
-                }
-                match found {
-                    Some(f) => f,
-                    None => {
-                        let r =
-                            invade(&mut sites, ca, cc, a.max_evaluations.saturating_sub(spent))?;
-                        out.insert("invaded_sites".into(), json!(r.invaded));
-                        let b = r.minimax_barrier;
-                        (Some(b), b, b, r.path, spent + r.evaluations)
-                    }
-                }
-            }
+        if a.method == SearchMethod::Certify {
+            method = "certify";
+            let per_search = a.max_evaluations / (a.bisect_steps as u64 + 1);
+            let r = bracket(&mut sites, ca, cc, a.bisect_steps, per_search, order)?;
+            out.insert("lower_bound".into(), json!(r.lower_bound));
+            out.insert("upper_bound".into(), json!(r.upper_bound));
+            out.insert("searches".into(), json!(r.attempts));
+            (
+                r.minimax_barrier(),
+                r.lower_bound,
+                r.upper_bound,
+                r.path,
+                r.evaluations,
+            )
+        } else {
+            let (b, r) = invade_goal_first(&mut sites, ca, cc, a.max_evaluations, order)?
+                .into_exact(a.max_evaluations)?;
+            out.insert("expanded_sites".into(), json!(r.expanded));
+            (Some(b), b, b, r.path, r.evaluations)
         }
     };
     if !dense {
@@ -436,12 +426,14 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         out.insert("p_star_samples".into(), json!(a.p_star_samples));
     }
     let profile = reevaluate_path(&model, &slice, &path, class, a.path_points)?;
+    let ends = ModelSites::new(&model, &slice, class)?
+        .losses(&[slice.a_coords(), slice.c_coords()].concat())?;
     let linear = linear_barrier(&model, &ea.values, &ec.values, class, 500)?;
     let grid_sites = slice.n_sites() as f64;
     let fields = json!({
         "model": a.model, "a": ea.name, "c": ec.name, "class": class,
         "k": k, "side": side, "span": a.span, "directions": slice.definition().directions,
-        "method": method,
+        "method": method, "loss_a": ends[0], "loss_c": ends[1],
         "minimax_barrier": barrier, "linear_barrier": linear,
         "path_max": profile.max_loss, "path_steps": path.len() / k - 1,
         "evaluated_sites": evaluations, "grid_sites": grid_sites,
@@ -569,22 +561,36 @@ fn dense(a: DenseArgs) -> anyhow::Result<ExitCode> {
 fn invade_cmd(a: InvadeArgs) -> anyhow::Result<ExitCode> {
     let (model, slice, class) = build(&a.slice)?;
     let mut sites = ModelSites::new(&model, &slice, class)?;
-    let r = invade(
-        &mut sites,
-        slice.a_coords(),
-        slice.c_coords(),
-        a.max_evaluations,
-    )?;
-    println!(
-        "{}",
-        json!({
-            "k": a.slice.k, "side": a.slice.side, "grid_sites": r.grid_sites,
-            "minimax_barrier": r.minimax_barrier, "invaded": r.invaded,
-            "evaluations": r.evaluations, "fraction_evaluated": r.fraction_evaluated,
-            "seconds": r.seconds, "evaluations_per_sec": r.evaluations_per_sec(),
-            "path_sites": r.path.len() / a.slice.k.max(1), "class": class,
-        })
-    );
+    let (ca, cc) = (slice.a_coords(), slice.c_coords());
+    let grid_sites = slice.n_sites() as f64;
+    let k = a.slice.k.max(1);
+    // `grown`: sites invaded (loss order) or expanded (goal-first).
+    let summary =
+        |order: &str, barrier: f32, grown: u64, evaluations: u64, seconds: f64, path: &[u32]| {
+            json!({
+                "k": a.slice.k, "side": a.slice.side, "grid_sites": grid_sites, "order": order,
+                "minimax_barrier": barrier, "invaded": grown, "evaluations": evaluations,
+                "fraction_evaluated": evaluations as f64 / grid_sites, "seconds": seconds,
+                "evaluations_per_sec": evaluations as f64 / seconds.max(1e-12),
+                "path_sites": path.len() / k, "class": class,
+            })
+        };
+    let v = if a.loss_order {
+        let r = invade(&mut sites, ca, cc, a.max_evaluations)?;
+        summary(
+            "loss",
+            r.minimax_barrier,
+            r.invaded,
+            r.evaluations,
+            r.seconds,
+            &r.path,
+        )
+    } else {
+        let (b, r) = invade_goal_first(&mut sites, ca, cc, a.max_evaluations, SearchOrder::Deep)?
+            .into_exact(a.max_evaluations)?;
+        summary("goal", b, r.expanded, r.evaluations, r.seconds, &r.path)
+    };
+    println!("{v}");
     Ok(ExitCode::SUCCESS)
 }
 
