@@ -25,7 +25,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::k_series::{log_decades, log_tick, padded, tick};
+use super::k_series::{log_decades, log_tick, log_ticks, padded, tick};
 use super::{label_font, title_font, Figure, PALETTE};
 use crate::stats::quantile;
 
@@ -196,8 +196,15 @@ impl Figure for BoxFigure {
             } else {
                 (0.1, 10.0)
             };
+            let (bold, light) = log_ticks(lo, hi);
             let mut chart = builder
-                .build_cartesian_2d(x_range, (lo..hi).log_scale())
+                .build_cartesian_2d(
+                    x_range,
+                    (lo..hi)
+                        .log_scale()
+                        .with_key_points(bold)
+                        .with_light_points(light),
+                )
                 .map_err(e)?;
             chart
                 .configure_mesh()

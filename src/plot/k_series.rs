@@ -160,6 +160,40 @@ pub(super) fn log_tick(v: f64) -> String {
     }
 }
 
+/// The tick positions of a log axis over `lo..hi` (data units, `0 < lo <
+/// hi`): bold (labelled by [`log_tick`]) at the multiples 1, 2, 3 and 5 of
+/// every power of ten in range, light (grid lines) at all multiples 1..9.
+/// Beyond [`LOG_TICK_DETAIL_DECADES`] decades only the powers of ten are
+/// bold. Plotters' own log axis starts its ticks at the first power of ten
+/// at or above `lo`, which leaves the lowest part of a narrow range without
+/// labels, and repeats each inner power of ten. Shared with the other
+/// figures.
+pub(super) fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let detailed = (hi / lo).log10() <= LOG_TICK_DETAIL_DECADES;
+    let (mut bold, mut light) = (Vec::new(), Vec::new());
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    for e in first..=last {
+        // `10^e` by parsing, not `powi`, so that ticks are the exact
+        // decimal values the labels name.
+        let decade: f64 = format!("1e{e}").parse().expect("a float literal");
+        for m in 1..=9u32 {
+            let v = f64::from(m) * decade;
+            if v < lo * (1.0 - 1e-12) || v > hi * (1.0 + 1e-12) {
+                continue;
+            }
+            light.push(v);
+            if m == 1 || (detailed && [2, 3, 5].contains(&m)) {
+                bold.push(v);
+            }
+        }
+    }
+    (bold, light)
+}
+
+/// Log ranges wider than this (in decades) label only their powers of ten.
+const LOG_TICK_DETAIL_DECADES: f64 = 4.0;
+
 /// `lo..hi` widened by 5 % of the span on each side; a zero span is widened
 /// to ±10 % of the value (±0.5 around zero). Shared with the other figures.
 pub(super) fn padded(lo: f64, hi: f64) -> (f64, f64) {
@@ -388,8 +422,15 @@ impl Figure for KSeriesFigure {
         let x = x_range.0..x_range.1;
         if self.log_y {
             let y = 10f64.powf(y_range.0)..10f64.powf(y_range.1);
+            let (bold, light) = log_ticks(y.start, y.end);
             let mut chart = chart_builder(&chart_area)
-                .build_cartesian_2d(x, y.clone().log_scale())
+                .build_cartesian_2d(
+                    x,
+                    y.clone()
+                        .log_scale()
+                        .with_key_points(bold)
+                        .with_light_points(light),
+                )
                 .map_err(e)?;
             self.draw_chart(
                 &mut chart,
@@ -713,6 +754,30 @@ mod tests {
         assert_eq!(log_decades(0.0, 0.0), (-0.5, 0.5));
         // ... while 100 alone (padded by ±10 % to 1.8..2.2) snaps out.
         assert!(snapped(log_decades(2.0, 2.0), 1.0, 3.0));
+    }
+
+    #[test]
+    fn log_ticks_cover_the_whole_range_once() {
+        // 2.4e-3 .. 3.9e-2: labelled from 3e-3 on, not only from 1e-2 on.
+        let (bold, light) = log_ticks(2.4e-3, 3.9e-2);
+        assert_eq!(bold, vec![3e-3, 5e-3, 1e-2, 2e-2, 3e-2]);
+        assert_eq!(light.len(), 7 + 3);
+        assert!(light.windows(2).all(|w| w[0] < w[1]), "{light:?}");
+        // Ends that are ticks are kept; wide ranges label powers only.
+        assert_eq!(
+            log_ticks(1.0, 100.0).0,
+            vec![1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0]
+        );
+        assert_eq!(
+            log_ticks(1e-6, 1e2).0,
+            vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0]
+        );
+        // Every bold tick gets a label, and only those.
+        assert!(bold.iter().all(|&v| !log_tick(v).is_empty()));
+        assert!(light
+            .iter()
+            .filter(|v| !bold.contains(v))
+            .all(|&v| log_tick(v).is_empty()));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::k_series::log_ticks;
 use super::{label_font, title_font, Figure, PALETTE};
 use crate::percolation::Kind;
 use crate::scaling::literature::{series_real, table};
@@ -31,12 +32,19 @@ pub struct ThresholdFigure {
 impl Figure for ThresholdFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+        let (bold, light) = log_ticks(0.03, 0.8);
         let mut chart = ChartBuilder::on(root)
             .caption("percolation thresholds of Z^d", title_font())
             .margin(16)
             .x_label_area_size(50)
             .y_label_area_size(70)
-            .build_cartesian_2d(1.5f64..13.5f64, (0.03f64..0.8f64).log_scale())
+            .build_cartesian_2d(
+                1.5f64..13.5f64,
+                (0.03f64..0.8f64)
+                    .log_scale()
+                    .with_key_points(bold)
+                    .with_light_points(light),
+            )
             .map_err(e)?;
         chart
             .configure_mesh()
