@@ -446,7 +446,8 @@ pub struct Attempt {
 /// The outcome of [`bracket`]: `lower_bound ≤ ℓ* ≤ upper_bound`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BracketResult {
-    /// Proven lower bound: τ₀, or the highest refuted level if higher.
+    /// Proven lower bound: the level goal-first invasion reached (τ₀ or
+    /// above), or just above the highest refuted level if that is higher.
     pub lower_bound: f32,
     /// Proven upper bound: the lowest maximum of a path found (at worst the
     /// straight path along axis 0).
@@ -518,7 +519,7 @@ pub fn bracket<S: SiteLoss + ?Sized>(
     // level it reached is a proven lower bound.
     let first = invade_goal_first(&mut cached, a, c, evaluations_per_search, order)?;
     record(&first);
-    let lower = first.lower_bound;
+    let mut lower = first.lower_bound;
     let (mut upper, mut path) = match first.upper_bound {
         Some(u) => (u, first.path),
         None => {
@@ -539,7 +540,6 @@ pub fn bracket<S: SiteLoss + ?Sized>(
             (max, coords)
         }
     };
-    let mut lower = lower;
     // Levels below this were searched without success (refuted or not).
     let mut floor = lower;
     for _ in 0..steps {

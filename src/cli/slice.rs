@@ -47,11 +47,12 @@ pub enum SearchMethod {
     /// exhausted, so a barrier equal to max(ℓ(A), ℓ(C)) costs a walk to C,
     /// not A's whole basin.
     Invasion,
-    /// Search goal-first for a path whose sites all stay at or below
-    /// max(ℓ(A), ℓ(C)): reached, the minimax barrier is exactly that lower
-    /// bound. Otherwise bisect the level (--bisect-steps), each search
-    /// either finding a path (an upper bound) or refuting the level (a
-    /// lower bound), and report the bracket. Reaches grids invasion cannot.
+    /// Bracket the minimax barrier within a budget: goal-first invasion
+    /// first (exact if it reaches C; otherwise the level it reached is a
+    /// lower bound), then bisect the level (--bisect-steps), each search
+    /// either finding a path at or below it (an upper bound), refuting it
+    /// (a lower bound) or running out of its share of --max-evaluations.
+    /// Reports lower_bound, upper_bound and the searches.
     Certify,
     /// Dense when the grid has at most 2²² sites; otherwise invasion.
     Auto,
@@ -117,8 +118,8 @@ pub struct OneSliceArgs {
     /// Order of the goal-first searches (invasion and certify) below their
     /// level: depth-first (follows one way round an obstacle far) or
     /// best-first by grid distance to C.
-    #[arg(long, value_enum, default_value_t = CertifyOrder::Deep, alias = "certify-order")]
-    search_order: CertifyOrder,
+    #[arg(long, value_enum, default_value_t = SearchOrderArg::Deep, alias = "certify-order")]
+    search_order: SearchOrderArg,
     /// Bisection steps of `certify` after its first search (goal-first
     /// invasion); each search gets --max-evaluations / (steps + 1).
     #[arg(long, default_value_t = 8)]
@@ -140,7 +141,7 @@ pub struct OneSliceArgs {
 
 /// `--search-order`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CertifyOrder {
+pub enum SearchOrderArg {
     /// Depth-first, nearest to C among the newest sites.
     Deep,
     /// Best-first by grid distance to C.
@@ -382,8 +383,8 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut sites = ModelSites::new(&model, &slice, class)?;
         let order = match a.search_order {
-            CertifyOrder::Deep => SearchOrder::Deep,
-            CertifyOrder::Nearest => SearchOrder::Nearest,
+            SearchOrderArg::Deep => SearchOrder::Deep,
+            SearchOrderArg::Nearest => SearchOrder::Nearest,
         };
         let (ca, cc) = (slice.a_coords(), slice.c_coords());
         if a.method == SearchMethod::Certify {

@@ -146,10 +146,10 @@ pub(super) fn tick(v: f64) -> String {
     }
 }
 
-/// A tick label on a log axis: plotters marks either only the powers of ten
-/// or all their multiples `1..=9`; the latter crowd together towards the top
-/// of each decade, so only multiples 1, 2, 3 and 5 get a label (the others
-/// keep their grid line). Shared with the other figures.
+/// A tick label on a log axis: the multiples 1, 2, 3 and 5 of a power of
+/// ten get one (the bold ticks of [`log_ticks`]); the other multiples
+/// `1..=9`, which crowd together towards the top of each decade, keep only
+/// their grid line. Shared with the other figures.
 pub(super) fn log_tick(v: f64) -> String {
     let mantissa = v / 10f64.powf(v.log10().floor());
     let nearest = mantissa.round();
@@ -209,8 +209,8 @@ pub(super) fn padded(lo: f64, hi: f64) -> (f64, f64) {
 }
 
 /// A log-axis range in decades (`log10` of the bounds): `lo..hi` padded, or
-/// — when that would not contain a tick (plotters labels powers of ten and
-/// their multiples) — snapped out to the enclosing powers of ten, at least
+/// — when it spans less than a decade, and so may hold no labelled tick of
+/// [`log_ticks`] — snapped out to the enclosing powers of ten, at least
 /// one decade apart, and widened by [`SNAP_SLACK`] so that rounding in
 /// `log10(10^lo)` cannot drop the end ticks. Shared with the other figures.
 pub(super) fn log_decades(lo: f64, hi: f64) -> (f64, f64) {
