@@ -12,9 +12,10 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, LossField};
 use ismc::bridge::invasion::{invade, ModelSites};
+use ismc::bridge::measure::{measure_slice, Frame, PairLabel};
 use ismc::bridge::minimax::sweep_loss_order;
 use ismc::bridge::slice::{GridSpec, Slice};
-use ismc::bridge::study::{run_unit, summarise, SliceStudyConfig};
+use ismc::bridge::study::SliceStudyConfig;
 use ismc::nn::Network;
 
 fn pairs(n: usize) -> Vec<(Vec<f32>, Vec<f32>, u32)> {
@@ -83,33 +84,33 @@ fn one_shots(_: &mut Criterion) {
     );
     let cfg = SliceStudyConfig::quick();
     let started = Instant::now();
-    let mut records = Vec::new();
+    let mut spans = vec![Vec::new(); cfg.dims.len()];
+    let label = PairLabel {
+        model: "lenet5-mnist",
+        pair_kind: "real-real",
+        pair: 0,
+    };
     for (p, (a, c, class)) in pairs(3).into_iter().enumerate() {
-        for &k in &cfg.dims {
-            records.push(
-                run_unit(
-                    &model,
-                    "lenet5-mnist",
-                    &a,
-                    &c,
-                    class,
-                    "real-real",
-                    k,
-                    &cfg,
-                    p as u64,
-                )
-                .unwrap(),
-            );
+        let frame = Frame::random(a.len(), cfg.frame_size(), p as u64);
+        for (i, &k) in cfg.dims.iter().enumerate() {
+            let m = measure_slice(
+                &model,
+                &label,
+                &a,
+                &c,
+                class,
+                &frame,
+                &cfg.plan(k),
+                p as u64,
+            )
+            .unwrap();
+            spans[i].extend(m.record.p_span);
         }
     }
-    let s = summarise(&records);
     eprintln!(
-        "quick study: 3 pairs × k = 1..4 in {:.1} s; p* per k: {:?}",
+        "quick study slices: 3 pairs × k = 1..4 (with nulls and surrogates) in {:.1} s; p_span per k: {:?}",
         started.elapsed().as_secs_f64(),
-        s.p_star
-            .iter()
-            .map(|(k, m)| (k, m["lenet5-mnist"]["real-real"].median))
-            .collect::<Vec<_>>()
+        spans
     );
 }
 

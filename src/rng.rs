@@ -40,6 +40,22 @@ pub mod stream {
     pub const INPUT_SPACE: u64 = 6;
     /// Sites sampled uniformly from a slice's grid (p* of lazy searches).
     pub const SLICE_SAMPLES: u64 = 7;
+    /// One slice measurement ([`crate::bridge::measure`]); the second path
+    /// element is one of [`super::slice_stream`].
+    pub const SLICE: u64 = 8;
+}
+
+/// Sub-streams of [`stream::SLICE`]: what in one slice measurement draws
+/// randomness. The frame does not depend on `k`, so slices of one pair nest.
+pub mod slice_stream {
+    /// The pair's frame of off-axis directions (shared by every `k`).
+    pub const FRAME: u64 = 1;
+    /// The i.i.d. pinned null's occupation orders.
+    pub const NULL: u64 = 2;
+    /// The IAAFT surrogates.
+    pub const SURROGATE: u64 = 3;
+    /// Sites sampled uniformly for p* of lazy searches.
+    pub const SAMPLES: u64 = 4;
 }
 
 /// One round of the SplitMix64 output function: a bijective 64-bit mixer with

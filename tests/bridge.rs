@@ -5,9 +5,10 @@
 use ismc::bridge::certify::{invade_goal_first, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions};
 use ismc::bridge::invasion::{invade, ModelSites};
+use ismc::bridge::measure::{measure_slice, Frame, Method, PairLabel, SlicePlan, SliceRecord};
 use ismc::bridge::minimax::{path_below, reevaluate_path, sweep_loss_order};
+use ismc::bridge::slice::DirectionKind;
 use ismc::bridge::slice::{GridSpec, Slice};
-use ismc::bridge::study::{run_unit, Method, SliceStudyConfig};
 use ismc::nn::{Classifier, Network};
 use ismc::Error;
 
@@ -113,24 +114,35 @@ fn dense_loss_matches_the_classifier_at_every_site() {
     assert_eq!(dense.evaluations, 36);
 }
 
-#[test]
-fn study_units_are_identical_for_one_and_two_threads() {
+const LABEL: PairLabel<'static> = PairLabel {
+    model: "lenet5",
+    pair_kind: "real-real",
+    pair: 0,
+};
+
+/// One slice of the real pair with the pair's random frame from `seed`.
+fn measure(plan: &SlicePlan, seed: u64) -> ismc::Result<SliceRecord> {
     let model = lenet();
     let (a, c, class) = real_pair();
-    let cfg = SliceStudyConfig {
-        dims: vec![2],
-        sides: vec![9],
+    let frame = Frame::for_pair(&model, &a, &c, class, DirectionKind::Random, 15, seed)?;
+    Ok(measure_slice(&model, &LABEL, &a, &c, class, &frame, plan, seed)?.record)
+}
+
+#[test]
+fn slice_measurements_are_identical_for_one_and_two_threads() {
+    let model = lenet();
+    let (a, c, class) = real_pair();
+    let plan = SlicePlan {
         null_shuffles: 8,
-        ..SliceStudyConfig::quick()
+        surrogates: 2,
+        ..SlicePlan::new(2, 9)
     };
     let run = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| {
-                run_unit(&model, "lenet5", &a, &c, class, "real-real", 2, &cfg, 99).unwrap()
-            })
+            .install(|| measure(&plan, 99).unwrap())
     };
     let (r1, r2) = (run(1), run(2));
     assert_eq!(r1, r2);
@@ -150,52 +162,86 @@ fn study_units_are_identical_for_one_and_two_threads() {
         .unwrap()
         .into_iter()
         .fold(f32::MIN, f32::max);
-    assert!(r1.minimax_barrier <= line_max * (1.0 + 1e-5));
-    assert!(r1.p_star.unwrap() > 0.0 && r1.p_star.unwrap() <= 1.0);
-    let null = r1.p_star_null.unwrap();
-    assert!(null > 0.0 && null <= 1.0);
+    let b = r1.minimax_barrier.unwrap();
+    assert!(b <= line_max * (1.0 + 1e-5));
+    assert!(b >= r1.tau0);
+    for p in [
+        r1.p_star,
+        r1.p_star_pinned,
+        r1.p_star_null,
+        r1.p_span,
+        r1.p_span_null_iid,
+    ] {
+        assert!(p.is_some_and(|p| p > 0.0 && p <= 1.0), "{r1:?}");
+    }
+    // With A and C occupied first the join can only come earlier.
+    assert!(r1.p_star_pinned.unwrap() <= r1.p_star.unwrap());
+    assert!(r1.surrogate_spectrum_error.is_some());
+}
+
+/// Slices of one pair nest: slice k is the middle layer of slice k + 1
+/// (same frame, same side, evaluated bit for bit alike), so the minimax
+/// barrier cannot rise with k — dense for small k, exact invasion beyond.
+#[test]
+fn nested_slices_give_a_non_increasing_barrier() {
+    for seed in [3u64, 11] {
+        let mut last = f32::INFINITY;
+        for k in 1..=6 {
+            let plan = SlicePlan {
+                method: if k <= 4 {
+                    Method::Dense
+                } else {
+                    Method::Invasion
+                },
+                null_shuffles: 0,
+                surrogates: 0,
+                max_evaluations: 200_000,
+                ..SlicePlan::new(k, 5)
+            };
+            let r = measure(&plan, seed).unwrap();
+            let b = r.minimax_barrier.unwrap();
+            assert!(
+                b <= last,
+                "seed {seed}: ℓ*({k}) = {b} > ℓ*({}) = {last}",
+                k - 1
+            );
+            assert!(b >= r.tau0);
+            last = b;
+        }
+    }
 }
 
 #[test]
-fn invasion_unit_reports_its_cost_and_path() {
-    let model = lenet();
-    let (a, c, class) = real_pair();
-    let cfg = SliceStudyConfig {
-        dims: vec![3],
-        sides: vec![5],
+fn invasion_slices_report_their_cost_and_path() {
+    let plan = SlicePlan {
         span: 0.5,
         method: Method::Invasion,
-        ..SliceStudyConfig::quick()
+        ..SlicePlan::new(3, 5)
     };
-    let r = run_unit(&model, "lenet5", &a, &c, class, "real-real", 3, &cfg, 5).unwrap();
+    let r = measure(&plan, 5).unwrap();
     assert_eq!(r.method, "invasion");
     assert_eq!(r.sites, 5f64.powi(3));
     assert!(r.fraction_evaluated <= 1.0 && r.evaluations as f64 <= r.sites);
-    assert!(r.path_max >= r.minimax_barrier);
-    assert!(r.p_star.is_none());
+    let b = r.minimax_barrier.unwrap();
+    assert!(r.path_max >= b);
+    assert!(r.p_span.is_none() && r.p_star_null.is_none());
 }
 
 #[test]
 fn bad_requests_are_user_errors() {
     let model = lenet();
     let (a, c, class) = real_pair();
-    let cfg = SliceStudyConfig {
-        dims: vec![785],
-        sides: vec![3],
-        ..SliceStudyConfig::quick()
-    };
     let e = Slice::random(&a, &c, &GridSpec::cube(785, 3, 1.0), 1).unwrap_err();
     assert!(e.is_user_error() && e.to_string().contains("dims"), "{e}");
-    assert!(cfg.validate().unwrap_err().is_user_error());
-    let same = run_unit(
+    let frame = Frame::random(a.len(), 5, 1);
+    let same = measure_slice(
         &model,
-        "m",
+        &LABEL,
         &a,
         &a,
         class,
-        "p",
-        2,
-        &SliceStudyConfig::quick(),
+        &frame,
+        &SlicePlan::new(2, 5),
         1,
     )
     .unwrap_err();
@@ -203,25 +249,29 @@ fn bad_requests_are_user_errors() {
         matches!(&same, Error::InvalidParameter { name, .. } if name == "endpoints"),
         "{same}"
     );
-    let zero_span = SliceStudyConfig {
+    let zero_span = SlicePlan {
         span: 0.0,
-        ..SliceStudyConfig::quick()
+        ..SlicePlan::new(2, 5)
     };
-    let e = run_unit(&model, "m", &a, &c, class, "p", 2, &zero_span, 1).unwrap_err();
+    let e = measure(&zero_span, 1).unwrap_err();
     assert!(
         matches!(&e, Error::InvalidParameter { name, .. } if name == "span"),
         "{e}"
     );
-    let huge = SliceStudyConfig {
-        dims: vec![6],
-        sides: vec![200],
+    let huge = SlicePlan {
         method: Method::Dense,
-        ..SliceStudyConfig::quick()
+        ..SlicePlan::new(6, 200)
     };
-    let e = run_unit(&model, "m", &a, &c, class, "p", 6, &huge, 1).unwrap_err();
+    let e = measure(&huge, 1).unwrap_err();
     assert!(
         matches!(e, Error::TooLarge { needed_bytes, .. } if needed_bytes > 1 << 40),
         "{e}"
+    );
+    let deep = SlicePlan::new(16, 3);
+    let e = measure_slice(&model, &LABEL, &a, &c, class, &frame, &deep, 1).unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidParameter { name, .. } if name == "dims"),
+        "a frame of 5 directions holds k ≤ 6: {e}"
     );
 }
 

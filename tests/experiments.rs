@@ -70,51 +70,102 @@ fn adversarial_quick_writes_aurocs_and_median_barriers() {
 }
 
 #[test]
-fn slice_percolation_quick_writes_p_star_per_k_and_the_null_model() {
+fn slice_percolation_quick_writes_spanning_gaps_nulls_and_decay_per_group() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("slice");
     let s = run("experiments/slice-percolation-quick.toml", &dir, 2);
-    for k in ["1", "2", "3", "4"] {
-        let per_model = &s["minimax_barrier"][k];
-        for model in ["lenet5-mnist", "untrained:mlp:pytorch:1"] {
-            for kind in ["real_real", "real_adversarial", "synthetic"] {
-                let b = per_model[model][kind]["median"].as_f64();
+    let groups = s["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2 * 2, "models × pair kinds: {s}");
+    for g in groups {
+        for k in ["1", "2", "3", "4"] {
+            let at = &g["by_k"][k];
+            for key in [
+                "p_span",
+                "p_span_surrogate",
+                "gap_fraction",
+                "barrier_upper",
+            ] {
                 assert!(
-                    b.is_some_and(f64::is_finite),
-                    "barrier k={k} {model} {kind}: {s}"
-                );
-                let p = s["p_star"][k][model][kind]["median"].as_f64();
-                assert!(
-                    p.is_some_and(|p| p > 0.0 && p <= 1.0),
-                    "p* k={k} {model} {kind}"
+                    at[key].is_object() || at[key].is_null(),
+                    "{key} at k={k}: {g}"
                 );
             }
+            let p = at["p_span"]["estimate"].as_f64().unwrap();
+            assert!(p > 0.0 && p <= 1.0, "p_span {p}");
+            let (lo, hi) = (
+                at["p_span"]["low"].as_f64().unwrap(),
+                at["p_span"]["high"].as_f64().unwrap(),
+            );
+            assert!(lo <= p && p <= hi, "interval [{lo}, {hi}] around {p}");
+            let null = at["p_span_null_iid"]["mean"].as_f64().unwrap();
+            assert!(null > 0.0 && null <= 1.0);
         }
-        let null = s["p_star_null"][k]["mean"].as_f64().unwrap();
-        assert!(null > 0.0 && null <= 1.0);
+        assert!(g["gap_decay"].is_object());
+        assert!(
+            g["fss"]["2"]["null_iid"]["points"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 3
+        );
     }
-    // Per slice: the minimax barrier is at least the higher endpoint loss
-    // (both endpoints are on the path), and the grid path re-evaluated at full
-    // resolution contains its grid sites, so its max is at least the barrier.
+    // The i.i.d. null depends only on the grid: it is the same slice
+    // geometry for every pair, so every group's null sits within a few
+    // standard errors of every other's.
+    let nulls: Vec<(f64, f64)> = groups
+        .iter()
+        .map(|g| {
+            let m = &g["by_k"]["3"]["p_span_null_iid"];
+            (m["mean"].as_f64().unwrap(), m["stderr"].as_f64().unwrap())
+        })
+        .collect();
+    for w in nulls.windows(2) {
+        let z = (w[0].0 - w[1].0) / (w[0].1.powi(2) + w[1].1.powi(2)).sqrt().max(1e-12);
+        assert!(z.abs() < 4.0, "null spans differ: {nulls:?}");
+    }
+    // Per slice: the barrier bounds contain τ₀ from above, the re-evaluated
+    // grid path contains its grid sites, and ℓ*(k) never rises with k (the
+    // slices of a pair nest).
     let mut reader = csv::Reader::from_path(dir.join("slices.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (barrier, path_max) = (col("minimax_barrier"), col("path_max"));
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 2 * 3 * 4, "models × pair kinds × k");
+    assert_eq!(rows.len(), 2 * 2 * 4, "models × pair kinds × k");
+    let f = |r: &csv::StringRecord, c: &str| -> f64 { r[col(c)].parse().unwrap() };
     for r in &rows {
-        let b: f64 = r[barrier].parse().unwrap();
-        let p: f64 = r[path_max].parse().unwrap();
-        assert!(
-            p >= b - 1e-4 * (1.0 + b.abs()),
-            "path max {p} < barrier {b}"
+        let (lo, hi, tau0, path) = (
+            f(r, "barrier_lower"),
+            f(r, "barrier_upper"),
+            f(r, "tau0"),
+            f(r, "path_max"),
         );
+        assert!(tau0 <= lo && lo <= hi, "τ₀ {tau0}, bounds [{lo}, {hi}]");
+        assert!(
+            path >= hi - 1e-4 * (1.0 + hi.abs()),
+            "path max {path} < barrier {hi}"
+        );
+    }
+    for w in rows.windows(2) {
+        let pair =
+            |r: &csv::StringRecord| ["model", "pair_kind", "pair"].map(|c| r[col(c)].to_string());
+        if pair(&w[0]) == pair(&w[1]) {
+            assert!(f(&w[1], "k") > f(&w[0], "k"));
+            assert!(
+                f(&w[1], "barrier_upper") <= f(&w[0], "barrier_upper"),
+                "ℓ* rose with k: {:?} → {:?}",
+                w[0],
+                w[1]
+            );
+        }
     }
     for f in [
         "pairs.csv",
+        "fss.csv",
+        "largest_cluster.csv",
         "report.md",
-        "figures/p_star.png",
-        "figures/minimax_barrier.svg",
+        "figures/p_span_real_real.png",
+        "figures/gap_fraction_real_real.svg",
+        "figures/p_star_synthetic.png",
     ] {
         assert!(dir.join(f).exists(), "{f}");
     }

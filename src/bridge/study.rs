@@ -1,512 +1,658 @@
-//! The slice-percolation study as units of work for an experiment runner.
+//! The slice-percolation study's slice parameters and its statistics.
 //!
-//! One unit is one (model, pair A–C, slice dimension k): build the slice,
-//! find its minimax barrier `ℓ*` (dense loss-order sweep, or lazy invasion
-//! when the grid is larger than `dense_site_limit`), re-evaluate the minimax
-//! grid path at full resolution, compare with the straight segment's barrier
-//! and, for dense slices, with the shuffled-field null model `p*_null`. The
-//! runner calls [`run_unit`] per unit with a seed derived from (master seed,
-//! unit id), stores the [`SliceRecord`]s and finally calls [`summarise`].
+//! [`SliceStudyConfig`] is what an experiment file's `[params.slice]`
+//! holds (unknown keys refused); it turns into one [`SlicePlan`] per slice
+//! dimension — every `k` on the same side `L`, so that only `k` changes
+//! along a scan and slices nest — and into the nested grids of the
+//! finite-size-scaling scan ([`SliceStudyConfig::fss_plans`]).
 //!
-//! The config is what a TOML experiment file holds ([`SliceStudyConfig`],
-//! unknown keys refused); [`SliceStudyConfig::quick`] is the smoke-test
-//! variant (k = 1..4, small grids).
+//! [`summarise`] turns the records of many pairs into per-group (model,
+//! pair kind) statistics: the excursion-set spanning fraction `p_span(k)`
+//! with bootstrap intervals beside both nulls and the lattice `p_c^site(k)`,
+//! the normalised gap fraction `g(k)` (median with a 95 % interval over the
+//! pairs whose straight path has a gap above the floor), the fitted decay law
+//! of `g(k)`, the smallest `k` whose grid matches the optimised bypass of the
+//! same pair, and the finite-size extrapolation of `p_span` over nested
+//! grids at fixed `k`.
 //!
 //! ```
 //! use ismc::bridge::study::SliceStudyConfig;
-//! let cfg: SliceStudyConfig = toml::from_str("dims = [1, 2]\nsides = [17, 9]").unwrap();
+//! let cfg: SliceStudyConfig = toml::from_str("dims = [1, 2, 3]\nside = 5").unwrap();
 //! cfg.validate().unwrap();
-//! assert_eq!(cfg.side_for(2).unwrap(), 9);
+//! assert_eq!(cfg.plan(3).side, 5);
+//! assert_eq!(cfg.frame_size(), 2);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::certify::{invade_goal_first, SearchOrder};
-use super::field::{evaluate_dense, DenseOptions};
-use super::invasion::ModelSites;
-use super::minimax::{minimax_path_coords, reevaluate_path, sweep_loss_order};
-use super::null::null_p_star;
-use super::slice::{gradient_directions, DirectionKind, GridSpec, Slice};
+use super::certify::SearchOrder;
+use super::measure::{Method, SlicePlan, SliceRecord};
+use super::slice::DirectionKind;
+use super::surrogate::SurrogateOptions;
 use crate::error::{Error, Result};
-use crate::nn::Classifier;
 use crate::percolation::Kind;
-use crate::rng::{derive_seed, stream};
-use crate::stats::{quantile, MeanError};
+use crate::rng::derive_seed;
+use crate::scaling::fss::{extrapolate, SizePoint};
+use crate::stats::bootstrap::{bootstrap_interval, mean, median, Interval, DEFAULT_RESAMPLES};
+use crate::stats::decay::{fit_decays, GapDecay};
+use crate::stats::MeanError;
 
-/// How the barrier of a slice is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// Dense up to `dense_site_limit` sites, goal-first invasion above.
-    #[default]
-    Auto,
-    /// Always the dense sweep (refused above the memory limit).
-    Dense,
-    /// Always (goal-first) invasion, [`super::certify::invade_goal_first`].
-    Invasion,
-}
-
-/// The study's parameters, as written in an experiment file.
+/// The slice parameters of the study, as written in an experiment file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SliceStudyConfig {
-    /// Slice dimensions k to study.
+    /// Slice dimensions k of the scan (distinct).
     pub dims: Vec<usize>,
-    /// Points per axis for each entry of `dims` (same length); empty = from
-    /// `site_budget`.
-    pub sides: Vec<usize>,
-    /// Sites per slice when `sides` is empty: `L = ⌊budget^(1/k)⌋`, clamped
-    /// to `3..=max_side`.
-    pub site_budget: u64,
-    /// Largest side chosen from `site_budget`.
-    pub max_side: usize,
+    /// Points per axis L, the same for every k of the scan.
+    pub side: usize,
     /// Extent of axis 0 in units of `|C − A|` (≥ 1).
     pub axis0_span: f64,
     /// Extent of the other axes in units of `|C − A|`.
     pub span: f64,
-    /// Directions of axes `1..k` (`pca` needs [`run_unit_with_directions`]).
+    /// Directions of axes `1..k` (`random` or `gradient`).
     pub directions: DirectionKind,
-    /// Shuffles of the null model per dense slice (0 = none).
-    pub null_shuffles: usize,
-    /// Dense sweep or invasion.
+    /// Dense, invasion, certify or auto.
     pub method: Method,
     /// Largest grid evaluated densely under `method = "auto"`.
     pub dense_site_limit: u64,
-    /// Evaluation limit of one invasion.
+    /// Model evaluations one lazy slice may spend.
     pub max_invasion_evaluations: u64,
-    /// Points on the straight segment A–C for the linear-path barrier.
+    /// Bisection steps of a lazy bracket.
+    pub bisect_steps: usize,
+    /// Order of the goal-first searches.
+    pub search_order: SearchOrder,
+    /// Pinned i.i.d. null orders per dense slice.
+    pub null_shuffles: usize,
+    /// IAAFT surrogates per dense slice.
+    pub surrogates: usize,
+    /// IAAFT iterations at most.
+    pub surrogate_iterations: usize,
+    /// Points on the straight segment A–C for `ℓ_lin`.
     pub linear_points: usize,
-    /// Points per grid edge when re-evaluating the minimax path.
+    /// Points per grid edge when the minimax path is re-evaluated.
     pub path_points_per_edge: usize,
+    /// Sites sampled for p* of lazy slices (0 = none).
+    pub p_star_samples: usize,
+    /// Slice dimensions of the finite-size-scaling scan (may be empty).
+    pub fss_dims: Vec<usize>,
+    /// Nested sides of that scan (each `L − 1` a multiple of the previous
+    /// one's, so coarser grids are sub-grids of finer ones); a side is used
+    /// for `k` while `L^k ≤ fss_site_limit`.
+    pub fss_sides: Vec<usize>,
+    /// Largest grid of the scaling scan.
+    pub fss_site_limit: u64,
+    /// Pairs enter the gap-fraction statistics when their straight path
+    /// rises above the endpoints by this fraction of `τ₀`:
+    /// `ℓ_lin − τ₀ > gap_floor · τ₀`.
+    pub gap_floor: f64,
 }
 
 impl Default for SliceStudyConfig {
     fn default() -> Self {
         SliceStudyConfig {
-            dims: (1..=10).collect(),
-            sides: Vec::new(),
-            site_budget: 1_000_000,
-            max_side: 257,
+            dims: (1..=6).collect(),
+            side: 5,
             axis0_span: 1.0,
             span: 1.0,
             directions: DirectionKind::Random,
-            null_shuffles: 20,
             method: Method::Auto,
-            dense_site_limit: 2_000_000,
-            max_invasion_evaluations: 3_000_000,
-            linear_points: 1000,
-            path_points_per_edge: 8,
+            dense_site_limit: 20_000,
+            max_invasion_evaluations: 20_000,
+            bisect_steps: 6,
+            search_order: SearchOrder::Deep,
+            null_shuffles: 20,
+            surrogates: 4,
+            surrogate_iterations: 100,
+            linear_points: 500,
+            path_points_per_edge: 4,
+            p_star_samples: 0,
+            fss_dims: Vec::new(),
+            fss_sides: vec![5, 9, 17, 33],
+            fss_site_limit: 20_000,
+            gap_floor: 0.5,
         }
     }
 }
 
 impl SliceStudyConfig {
-    /// The quick variant: k = 1..4 on small grids (33, 17², 9³, 6⁴ sites),
-    /// 10 null shuffles — seconds per pair on LeNet5.
+    /// The quick variant: k = 1..4 on L = 5, a small scaling scan at k = 2.
     pub fn quick() -> Self {
         SliceStudyConfig {
             dims: vec![1, 2, 3, 4],
-            sides: vec![33, 17, 9, 6],
-            null_shuffles: 10,
+            null_shuffles: 8,
+            surrogates: 2,
+            surrogate_iterations: 50,
             linear_points: 200,
-            path_points_per_edge: 4,
+            fss_dims: vec![2],
+            fss_sides: vec![5, 9, 17],
             ..Self::default()
         }
     }
 
-    /// Checks every field, naming the field and the expected form.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |name: &str, value: &dyn std::fmt::Debug, why: &str| {
-            Err(Error::invalid(name, format!("{value:?}"), why))
+    /// Size of each pair's frame: the largest `k` of either scan, minus one.
+    pub fn frame_size(&self) -> usize {
+        self.dims
+            .iter()
+            .chain(&self.fss_dims)
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .saturating_sub(1)
+    }
+
+    /// The plan of the scan's slice of dimension `k`.
+    pub fn plan(&self, k: usize) -> SlicePlan {
+        SlicePlan {
+            k,
+            side: self.side,
+            axis0_span: self.axis0_span,
+            span: self.span,
+            method: self.method,
+            dense_site_limit: self.dense_site_limit,
+            max_evaluations: self.max_invasion_evaluations,
+            bisect_steps: self.bisect_steps,
+            search_order: self.search_order,
+            null_shuffles: self.null_shuffles,
+            surrogates: self.surrogates,
+            surrogate: SurrogateOptions {
+                max_iterations: self.surrogate_iterations,
+                ..SurrogateOptions::default()
+            },
+            linear_points: self.linear_points,
+            path_points_per_edge: self.path_points_per_edge,
+            p_star_samples: self.p_star_samples,
+        }
+    }
+
+    /// The dense plans of the scaling scan at `k`: one per nested side with
+    /// `L^k ≤ fss_site_limit`.
+    pub fn fss_plans(&self, k: usize) -> Vec<SlicePlan> {
+        self.fss_sides
+            .iter()
+            .filter(|&&l| (l as f64).powi(k as i32) <= self.fss_site_limit as f64)
+            .map(|&l| SlicePlan {
+                side: l,
+                method: Method::Dense,
+                ..self.plan(k)
+            })
+            .collect()
+    }
+
+    /// Checks every field, naming it; `prefix` is prepended to the names
+    /// (e.g. `params.slice.`).
+    pub fn validate_as(&self, prefix: &str) -> Result<()> {
+        let bad = |name: &str, value: String, why: &str| {
+            Err(Error::invalid(format!("{prefix}{name}"), value, why))
         };
-        if self.dims.is_empty()
-            || self
-                .dims
-                .iter()
-                .any(|&k| k == 0 || k > crate::lattice::MAX_DIM)
-        {
+        let max = crate::lattice::MAX_DIM;
+        for (name, dims) in [("dims", &self.dims), ("fss_dims", &self.fss_dims)] {
+            if dims.iter().any(|&k| k == 0 || k > max) {
+                return bad(name, format!("{dims:?}"), "expected dimensions in 1..=16");
+            }
+            if dims.iter().collect::<BTreeSet<_>>().len() != dims.len() {
+                return bad(name, format!("{dims:?}"), "expected each dimension once");
+            }
+        }
+        if self.dims.is_empty() {
+            return bad("dims", "[]".into(), "expected at least one dimension");
+        }
+        if self.directions == DirectionKind::Pca {
             return bad(
-                "dims",
-                &self.dims,
-                "expected a non-empty list of dimensions in 1..=16",
+                "directions",
+                "pca".into(),
+                "expected `random` or `gradient` (a study has no data set for principal directions)",
             );
         }
-        if !self.sides.is_empty() && self.sides.len() != self.dims.len() {
+        if !(self.gap_floor.is_finite() && self.gap_floor >= 0.0) {
             return bad(
-                "sides",
-                &self.sides,
-                "expected one side per entry of dims, or none",
+                "gap_floor",
+                self.gap_floor.to_string(),
+                "expected a finite fraction ≥ 0",
             );
         }
-        if self.sides.iter().any(|&s| s < 2) {
-            return bad("sides", &self.sides, "expected sides of at least 2 points");
+        if self.surrogate_iterations == 0 && self.surrogates > 0 {
+            return bad("surrogate_iterations", "0".into(), "expected at least 1");
         }
-        if self.sides.is_empty() && self.site_budget < 3 {
-            return bad(
-                "site_budget",
-                &self.site_budget,
-                "expected at least 3 sites",
-            );
+        for &k in &self.dims {
+            self.plan(k).validate(prefix)?;
         }
-        if self.max_side < 3 {
-            return bad("max_side", &self.max_side, "expected at least 3");
-        }
-        if !(self.axis0_span.is_finite() && self.axis0_span >= 1.0) {
-            return bad(
-                "axis0_span",
-                &self.axis0_span,
-                "expected a finite number ≥ 1",
-            );
-        }
-        if !(self.span.is_finite() && self.span > 0.0) {
-            return bad("span", &self.span, "expected a positive finite number");
-        }
-        if self.linear_points < 2 {
-            return bad("linear_points", &self.linear_points, "expected at least 2");
-        }
-        if self.path_points_per_edge == 0 {
-            return bad(
-                "path_points_per_edge",
-                &self.path_points_per_edge,
-                "expected at least 1",
-            );
-        }
-        if self.max_invasion_evaluations == 0 {
-            return bad("max_invasion_evaluations", &0, "expected at least 1");
+        if !self.fss_dims.is_empty() {
+            if let Some(&l) = self.fss_sides.iter().find(|&&l| l < 3) {
+                return bad(
+                    "fss_sides",
+                    l.to_string(),
+                    "finite-size scaling needs sides L ≥ 3",
+                );
+            }
+            let nested = self
+                .fss_sides
+                .windows(2)
+                .all(|w| w[1] > w[0] && (w[1] - 1) % (w[0] - 1) == 0);
+            if !nested {
+                return bad(
+                    "fss_sides",
+                    format!("{:?}", self.fss_sides),
+                    "expected increasing nested sides (each L − 1 a multiple of the previous), e.g. [5, 9, 17, 33]",
+                );
+            }
+            for &k in &self.fss_dims {
+                let plans = self.fss_plans(k);
+                if plans.len() < 3 {
+                    return bad(
+                        "fss_site_limit",
+                        self.fss_site_limit.to_string(),
+                        &format!(
+                            "k = {k} keeps {} of fss_sides within the limit; extrapolation needs 3",
+                            plans.len()
+                        ),
+                    );
+                }
+                for p in plans {
+                    p.validate(prefix)?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// Points per axis for slice dimension `k`.
-    pub fn side_for(&self, k: usize) -> Result<usize> {
-        if !self.sides.is_empty() {
-            return self
-                .dims
-                .iter()
-                .position(|&d| d == k)
-                .map(|i| self.sides[i])
-                .ok_or_else(|| Error::invalid("dims", k, "not among the configured dims"));
-        }
-        let mut side = (self.site_budget as f64).powf(1.0 / k as f64).floor() as usize;
-        // Guard against the floating root landing just below an exact power.
-        while ((side + 1) as f64).powi(k as i32) <= self.site_budget as f64 {
-            side += 1;
-        }
-        Ok(side.clamp(3, self.max_side))
+    /// [`Self::validate_as`] without a prefix.
+    pub fn validate(&self) -> Result<()> {
+        self.validate_as("")
     }
 }
 
-/// One unit's result: a flat, serialisable row.
+/// What one pair contributes besides its slices: the path barriers that the
+/// grids are compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SliceRecord {
-    /// Model name, as given by the runner.
+pub struct PairOutcome {
+    /// Model spec.
     pub model: String,
-    /// Pair kind (e.g. `real-real`, `real-adversarial`, `synthetic`).
+    /// Pair kind.
     pub pair_kind: String,
-    /// Slice dimension.
-    pub k: usize,
-    /// Points per axis.
-    pub side: usize,
-    /// Grid sites `L^k` (as f64: may exceed 2⁶⁴).
-    pub sites: f64,
-    /// `dense` or `invasion`.
-    pub method: String,
-    /// Model evaluations spent on the grid.
-    pub evaluations: u64,
-    /// `evaluations / sites`.
-    pub fraction_evaluated: f64,
-    /// Class of A and C (the loss target).
+    /// Pair index.
+    pub pair: usize,
+    /// Target class.
     pub class: u32,
-    /// Minimax barrier of the slice.
-    pub minimax_barrier: f32,
-    /// Occupied fraction at the join (dense only).
-    pub p_star: Option<f64>,
-    /// Mean `p*` of the shuffled field (dense with shuffles only).
-    pub p_star_null: Option<f64>,
-    /// Standard error of `p_star_null`.
-    pub p_star_null_stderr: Option<f64>,
-    /// Max loss on the straight segment A–C (`linear_points` points).
-    pub linear_barrier: f32,
-    /// Max loss on the minimax grid path re-evaluated between grid points.
-    pub path_max: f32,
-    /// Grid steps of the minimax path.
-    pub path_steps: usize,
-    /// Loss at A.
+    /// Index of A in the data set, for a real A.
+    pub a_item: Option<usize>,
+    /// Index of C in the data set, for a real C.
+    pub c_item: Option<usize>,
+    /// CE at A.
     pub loss_a: f32,
-    /// Loss at C.
+    /// CE at C.
     pub loss_c: f32,
-    /// Seed of the unit.
-    pub seed: u64,
+    /// Straight-path barrier max (bypass points).
+    pub linear_barrier: f64,
+    /// Barrier max after the bend rounds.
+    pub bypass_barrier: f64,
+    /// Bend rounds used.
+    pub bypass_rounds: usize,
+    /// Relative bend size of the last round.
+    pub relative_bend: f64,
 }
 
-/// Max loss on `points` evenly spaced points of the segment A–C.
-pub fn linear_barrier<C: Classifier + ?Sized>(
-    model: &C,
-    a: &[f32],
-    c: &[f32],
-    class: u32,
-    points: usize,
-) -> Result<f32> {
-    let points = points.max(2);
-    let mut xs = Vec::with_capacity(points * a.len());
-    for i in 0..points {
-        let t = i as f32 / (points - 1) as f32;
-        xs.extend(a.iter().zip(c).map(|(&x, &y)| (1.0 - t) * x + t * y));
-    }
-    let losses = super::field::loss_blocked(model, &xs, class)?;
-    Ok(losses.into_iter().fold(f32::NEG_INFINITY, f32::max))
-}
-
-/// Runs one unit with directions chosen by `cfg.directions` (random or
-/// gradient; `pca` is refused here — use [`run_unit_with_directions`]).
-#[allow(clippy::too_many_arguments)]
-pub fn run_unit<C: Classifier + ?Sized>(
-    model: &C,
-    model_name: &str,
-    a: &[f32],
-    c: &[f32],
-    class: u32,
-    pair_kind: &str,
-    k: usize,
-    cfg: &SliceStudyConfig,
-    seed: u64,
-) -> Result<SliceRecord> {
-    run_unit_with_directions(
-        model, model_name, a, c, class, pair_kind, k, cfg, seed, None,
-    )
-}
-
-/// Like [`run_unit`], with explicit candidate directions for axes `1..k`
-/// (e.g. [`super::slice::principal_directions`] of the data, needed for
-/// `directions = "pca"`).
-#[allow(clippy::too_many_arguments)]
-pub fn run_unit_with_directions<C: Classifier + ?Sized>(
-    model: &C,
-    model_name: &str,
-    a: &[f32],
-    c: &[f32],
-    class: u32,
-    pair_kind: &str,
-    k: usize,
-    cfg: &SliceStudyConfig,
-    seed: u64,
-    given: Option<&[Vec<f32>]>,
-) -> Result<SliceRecord> {
-    cfg.validate()?;
-    let side = cfg.side_for(k)?;
-    let mut spans = vec![cfg.span; k];
-    spans[0] = cfg.axis0_span;
-    let grid = GridSpec {
-        sides: vec![side; k],
-        spans,
-    };
-    let dir_seed = derive_seed(seed, &[stream::INPUT_SPACE, 0x51, k as u64]);
-    let slice = match (given, cfg.directions) {
-        (Some(d), kind) => Slice::with_directions(a, c, &grid, d, kind)?,
-        (None, DirectionKind::Random) => Slice::random(a, c, &grid, dir_seed)?,
-        (None, DirectionKind::Gradient) => {
-            let d = gradient_directions(model, a, c, class, k.saturating_sub(1))?;
-            Slice::with_directions(a, c, &grid, &d, DirectionKind::Gradient)?
-        }
-        (None, DirectionKind::Pca) => {
-            return Err(Error::invalid(
-                "directions",
-                "pca",
-                "principal directions need data: call run_unit_with_directions with them",
-            ))
-        }
-    };
-    let sites = slice.n_sites() as f64;
-    let dense = match cfg.method {
-        Method::Dense => true,
-        Method::Invasion => false,
-        Method::Auto => sites <= cfg.dense_site_limit as f64,
-    };
-    let ends = super::field::loss_blocked(model, &[a, c].concat(), class)?;
-    let (method, evaluations, barrier, p_star, null, path) = if dense {
-        let eval = evaluate_dense(
-            model,
-            &slice,
-            class,
-            &DenseOptions {
-                chunk_sites: 1024,
-                ..DenseOptions::default()
-            },
-        )?;
-        let field = &eval.field;
-        let (ia, ic) = (field.index(slice.a_coords()), field.index(slice.c_coords()));
-        let sweep = sweep_loss_order(field, ia as u32, ic as u32, 1)?;
-        let path = minimax_path_coords(field, &slice, ia as u32, ic as u32, sweep.minimax_barrier)?;
-        let null = if cfg.null_shuffles > 0 {
-            let s = derive_seed(seed, &[stream::INPUT_SPACE, 0x52, k as u64]);
-            Some(null_p_star(field, ia as u32, ic as u32, cfg.null_shuffles, s)?.p_star)
-        } else {
-            None
-        };
-        (
-            "dense",
-            eval.evaluations,
-            sweep.minimax_barrier,
-            Some(sweep.p_star),
-            null,
-            path,
-        )
-    } else {
-        let mut oracle = ModelSites::new(model, &slice, class)?;
-        let (barrier, inv) = invade_goal_first(
-            &mut oracle,
-            slice.a_coords(),
-            slice.c_coords(),
-            cfg.max_invasion_evaluations,
-            SearchOrder::Deep,
-        )?
-        .into_exact(cfg.max_invasion_evaluations)?;
-        ("invasion", inv.evaluations, barrier, None, None, inv.path)
-    };
-    let profile = reevaluate_path(model, &slice, &path, class, cfg.path_points_per_edge)?;
-    let linear = linear_barrier(model, a, c, class, cfg.linear_points)?;
-    Ok(SliceRecord {
-        model: model_name.to_string(),
-        pair_kind: pair_kind.to_string(),
-        k,
-        side,
-        sites,
-        method: method.to_string(),
-        evaluations,
-        fraction_evaluated: evaluations as f64 / sites,
-        class,
-        minimax_barrier: barrier,
-        p_star,
-        p_star_null: null.map(|m| m.mean),
-        p_star_null_stderr: null.map(|m| m.stderr),
-        linear_barrier: linear,
-        path_max: profile.max_loss,
-        path_steps: path.len() / k - 1,
-        loss_a: ends[0],
-        loss_c: ends[1],
-        seed,
-    })
-}
-
-/// Median, mean and count of a set of values.
+/// A mean with its standard error across pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// Median.
-    pub median: f64,
+pub struct MeanSe {
     /// Mean.
     pub mean: f64,
-    /// Number of values.
+    /// Standard error (0 for one value).
+    pub stderr: f64,
+    /// Values.
     pub n: usize,
 }
 
-impl Summary {
-    fn of(values: &[f64]) -> Self {
-        let mut v = values.to_vec();
-        v.sort_by(f64::total_cmp);
-        Summary {
-            median: quantile(&v, 0.5),
-            mean: v.iter().sum::<f64>() / v.len() as f64,
-            n: v.len(),
-        }
+impl MeanSe {
+    fn of(v: &[f64]) -> Option<Self> {
+        (!v.is_empty()).then(|| {
+            let m = MeanError::of(v);
+            MeanSe {
+                mean: m.mean,
+                stderr: m.stderr,
+                n: m.n,
+            }
+        })
     }
 }
 
-/// Mean of the units' `p*_null` with its standard error across units.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct NullSummary {
-    /// Mean over units.
-    pub mean: f64,
-    /// Standard error of the mean across units (0 for one unit).
-    pub stderr: f64,
-    /// Number of units.
-    pub n: usize,
+/// One group's statistics at one `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupAtK {
+    /// Side of the slices.
+    pub side: usize,
+    /// Pairs measured at this k.
+    pub pairs: usize,
+    /// Pairs whose `ℓ*` is exact (dense, or a lazy search that closed).
+    pub exact: usize,
+    /// Mean first-span fraction along axis 0, 95 % bootstrap interval.
+    pub p_span: Option<Interval>,
+    /// The same along any axis.
+    pub p_span_any: Option<Interval>,
+    /// The i.i.d. pinned null's first-span fraction (mean over pairs of each
+    /// slice's null mean; the same grid for every pair).
+    pub p_span_null_iid: Option<MeanSe>,
+    /// The surrogates' first-span fraction, 95 % bootstrap interval.
+    pub p_span_surrogate: Option<Interval>,
+    /// Median join fraction with A and C pinned, 95 % interval.
+    pub p_star_pinned: Option<Interval>,
+    /// The i.i.d. pinned null's join fraction.
+    pub p_star_null: Option<MeanSe>,
+    /// The surrogates' pinned join fraction, 95 % interval of the median.
+    pub p_star_surrogate: Option<Interval>,
+    /// Median gap fraction `g(k)` (from the upper bound of `ℓ*`) over the
+    /// pairs above the gap floor, 95 % interval; `n` counts them.
+    pub gap_fraction: Option<Interval>,
+    /// The same from the lower bound of `ℓ*`.
+    pub gap_fraction_lower: Option<Interval>,
+    /// Median upper bound of `ℓ*` over all pairs.
+    pub barrier_upper: Option<Interval>,
+    /// Fraction of pairs whose grid barrier (upper bound) is at or below
+    /// their optimised bypass.
+    pub matches_bypass: f64,
 }
 
-/// Per k → per model → per pair kind.
-pub type Nested = BTreeMap<usize, BTreeMap<String, BTreeMap<String, Summary>>>;
+/// Finite-size scaling of one field kind at one `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FssSeries {
+    /// `(L, mean, stderr)` over pairs.
+    pub points: Vec<(usize, f64, f64)>,
+    /// Extrapolated `L → ∞` with the lattice exponent ν(k).
+    pub extrapolated: Option<f64>,
+    /// Its standard error.
+    pub extrapolated_stderr: Option<f64>,
+    /// χ² and degrees of freedom of the fit.
+    pub chi2_dof: Option<(f64, usize)>,
+}
 
-/// The study's summary (what `summary.json` holds).
+/// Finite-size scaling of `p_span` at one `k` on nested grids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FssAtK {
+    /// The real fields.
+    pub field: FssSeries,
+    /// The i.i.d. pinned null.
+    pub null_iid: FssSeries,
+    /// The surrogates.
+    pub surrogate: FssSeries,
+}
+
+/// One group's summary: (model, pair kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// Model spec.
+    pub model: String,
+    /// Pair kind.
+    pub pair_kind: String,
+    /// Pairs in the group.
+    pub pairs: usize,
+    /// Pairs whose straight path has a gap above the floor.
+    pub pairs_above_floor: usize,
+    /// Median straight-path barrier (bypass points) with 95 % interval.
+    pub linear_barrier: Interval,
+    /// Median bypass barrier with 95 % interval.
+    pub bypass_barrier: Interval,
+    /// Per k.
+    pub by_k: BTreeMap<usize, GroupAtK>,
+    /// Decay laws fitted to the median `g(k)` (pairs above the floor).
+    pub gap_decay: GapDecay,
+    /// Median over pairs of the smallest k whose grid barrier is at or below
+    /// the pair's bypass (pairs that never match count as beyond the scan);
+    /// None when fewer than half of the pairs match.
+    pub k_match_median: Option<usize>,
+    /// Pairs that match the bypass at some k of the scan.
+    pub k_match_pairs: usize,
+    /// Finite-size scaling per k.
+    pub fss: BTreeMap<usize, FssAtK>,
+}
+
+/// `summary.json` of the study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceSummary {
-    /// `p*` per k, model and pair kind (dense units only).
-    pub p_star: Nested,
-    /// Minimax barrier per k, model and pair kind.
-    pub minimax_barrier: Nested,
-    /// Linear-path barrier per k, model and pair kind.
-    pub linear_barrier: Nested,
-    /// Mean over units of `p*_null` per k, with the standard error across units.
-    pub p_star_null: BTreeMap<usize, NullSummary>,
-    /// Lattice site threshold p_c^site(k): published values (exact 1 for
-    /// k = 1), the σ = 2k − 1 series beyond the table.
+    /// The gap floor used.
+    pub gap_floor: f64,
+    /// Per group.
+    pub groups: Vec<GroupSummary>,
+    /// Lattice site threshold p_c^site(k) for every k measured.
     pub lattice_pc_site: BTreeMap<usize, f64>,
 }
 
-/// Summarises records (order-independent).
-pub fn summarise(records: &[SliceRecord]) -> SliceSummary {
-    let mut groups: BTreeMap<(usize, String, String), Vec<&SliceRecord>> = BTreeMap::new();
+/// p_c^site(k): published values (exact 1 for k = 1), the series beyond.
+pub fn lattice_pc_site(k: usize) -> f64 {
+    crate::scaling::literature::published(k, Kind::Site)
+        .map(|p| p.value)
+        .unwrap_or_else(|| crate::scaling::literature::series(k, Kind::Site))
+}
+
+/// Whether a record's pair enters the gap statistics.
+pub fn above_floor(r: &SliceRecord, floor: f64) -> bool {
+    let tau0 = f64::from(r.tau0);
+    let gap = f64::from(r.linear_barrier) - tau0;
+    gap > 0.0 && gap > floor * tau0
+}
+
+fn interval(values: &[f64], stat: fn(&[f64]) -> f64, seed: u64) -> Option<Interval> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    (!v.is_empty()).then(|| bootstrap_interval(&v, stat, DEFAULT_RESAMPLES, 0.95, seed))
+}
+
+fn fss_series(k: usize, by_side: &BTreeMap<usize, Vec<f64>>) -> FssSeries {
+    let points: Vec<(usize, f64, f64)> = by_side
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(&l, v)| {
+            let m = MeanError::of(v);
+            (l, m.mean, m.stderr)
+        })
+        .collect();
+    let sizes: Vec<SizePoint> = points
+        .iter()
+        .map(|&(side, p, s)| SizePoint {
+            side,
+            samples: by_side[&side].len() as u64,
+            p_av: p,
+            stderr: s,
+            seconds: 0.0,
+        })
+        .collect();
+    let fit = (sizes.len() >= 3 && sizes.iter().all(|s| s.stderr > 0.0))
+        .then(|| extrapolate(k, &sizes).ok())
+        .flatten();
+    FssSeries {
+        points,
+        extrapolated: fit.as_ref().map(|f| f.params[0]),
+        extrapolated_stderr: fit.as_ref().map(|f| f.stderr[0]),
+        chi2_dof: fit.as_ref().map(|f| (f.chi2, f.dof)),
+    }
+}
+
+/// Summarises the study (order-independent): `records` from the k scan,
+/// `fss` from the scaling scan, `pairs` the pairs' path barriers. Bootstrap
+/// seeds derive from `seed` and the group's position in sorted order.
+pub fn summarise(
+    records: &[SliceRecord],
+    fss: &[SliceRecord],
+    pairs: &[PairOutcome],
+    gap_floor: f64,
+    seed: u64,
+) -> SliceSummary {
+    type Key = (String, String);
+    let mut by_group: BTreeMap<Key, Vec<&SliceRecord>> = BTreeMap::new();
     for r in records {
-        groups
-            .entry((r.k, r.model.clone(), r.pair_kind.clone()))
+        by_group
+            .entry((r.model.clone(), r.pair_kind.clone()))
             .or_default()
             .push(r);
     }
-    let nest = |f: &dyn Fn(&SliceRecord) -> Option<f64>| {
-        let mut out: Nested = BTreeMap::new();
-        for ((k, m, p), rs) in &groups {
-            let v: Vec<f64> = rs.iter().filter_map(|r| f(r)).collect();
-            if !v.is_empty() {
-                out.entry(*k)
-                    .or_default()
-                    .entry(m.clone())
-                    .or_default()
-                    .insert(p.clone(), Summary::of(&v));
+    let mut pair_rows: BTreeMap<Key, Vec<&PairOutcome>> = BTreeMap::new();
+    for p in pairs {
+        pair_rows
+            .entry((p.model.clone(), p.pair_kind.clone()))
+            .or_default()
+            .push(p);
+    }
+    let mut groups = Vec::new();
+    for (gi, ((model, kind), recs)) in by_group.iter().enumerate() {
+        let gseed = |tag: u64| derive_seed(seed, &[gi as u64, tag]);
+        let prs = pair_rows
+            .get(&(model.clone(), kind.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let bypass: BTreeMap<usize, f64> = prs.iter().map(|p| (p.pair, p.bypass_barrier)).collect();
+        let ks: BTreeSet<usize> = recs.iter().map(|r| r.k).collect();
+        let pair_ids: BTreeSet<usize> = recs.iter().map(|r| r.pair).collect();
+        let above: BTreeSet<usize> = recs
+            .iter()
+            .filter(|r| above_floor(r, gap_floor))
+            .map(|r| r.pair)
+            .collect();
+        let mut by_k = BTreeMap::new();
+        for (ki, &k) in ks.iter().enumerate() {
+            let at: Vec<&SliceRecord> = recs.iter().filter(|r| r.k == k).copied().collect();
+            let col = |f: &dyn Fn(&SliceRecord) -> Option<f64>| -> Vec<f64> {
+                at.iter()
+                    .filter_map(|r| f(r))
+                    .filter(|x| x.is_finite())
+                    .collect()
+            };
+            let s = |tag: u64| gseed(1000 * ki as u64 + tag);
+            let gaps = |f: &dyn Fn(&SliceRecord) -> Option<f64>| -> Vec<f64> {
+                at.iter()
+                    .filter(|r| above.contains(&r.pair))
+                    .filter_map(|r| f(r))
+                    .collect()
+            };
+            let matched = at
+                .iter()
+                .filter(|r| {
+                    bypass
+                        .get(&r.pair)
+                        .is_some_and(|&b| f64::from(r.barrier_upper) <= b)
+                })
+                .count();
+            by_k.insert(
+                k,
+                GroupAtK {
+                    side: at[0].side,
+                    pairs: at.len(),
+                    exact: at.iter().filter(|r| r.minimax_barrier.is_some()).count(),
+                    p_span: interval(&col(&|r| r.p_span), mean, s(1)),
+                    p_span_any: interval(&col(&|r| r.p_span_any), mean, s(2)),
+                    p_span_null_iid: MeanSe::of(&col(&|r| r.p_span_null_iid)),
+                    p_span_surrogate: interval(&col(&|r| r.p_span_surrogate), mean, s(3)),
+                    p_star_pinned: interval(&col(&|r| r.p_star_pinned), median, s(4)),
+                    p_star_null: MeanSe::of(&col(&|r| r.p_star_null)),
+                    p_star_surrogate: interval(&col(&|r| r.p_star_surrogate), median, s(5)),
+                    gap_fraction: interval(&gaps(&|r| r.gap_fraction), median, s(6)),
+                    gap_fraction_lower: interval(&gaps(&|r| r.gap_fraction_lower), median, s(7)),
+                    barrier_upper: interval(
+                        &col(&|r| Some(f64::from(r.barrier_upper))),
+                        median,
+                        s(8),
+                    ),
+                    matches_bypass: matched as f64 / at.len() as f64,
+                },
+            );
+        }
+        // g(k) rows per pair above the floor, for the decay fit.
+        let kv: Vec<usize> = ks.iter().copied().collect();
+        let rows: Vec<Vec<Option<f64>>> = above
+            .iter()
+            .map(|&p| {
+                kv.iter()
+                    .map(|&k| {
+                        recs.iter()
+                            .find(|r| r.pair == p && r.k == k)
+                            .and_then(|r| r.gap_fraction)
+                    })
+                    .collect()
+            })
+            .collect();
+        let kf: Vec<f64> = kv.iter().map(|&k| k as f64).collect();
+        let gap_decay = fit_decays(&kf, &rows, DEFAULT_RESAMPLES / 4, gseed(1));
+        // Smallest k matching the bypass, per pair (beyond the scan: MAX).
+        let mut k_match: Vec<usize> = pair_ids
+            .iter()
+            .map(|&p| {
+                let b = bypass.get(&p).copied().unwrap_or(f64::NEG_INFINITY);
+                kv.iter()
+                    .copied()
+                    .find(|&k| {
+                        recs.iter()
+                            .any(|r| r.pair == p && r.k == k && f64::from(r.barrier_upper) <= b)
+                    })
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        k_match.sort_unstable();
+        let k_match_pairs = k_match.iter().filter(|&&k| k != usize::MAX).count();
+        let k_match_median = k_match
+            .get((k_match.len().saturating_sub(1)) / 2)
+            .copied()
+            .filter(|&k| k != usize::MAX);
+        // Finite-size scaling at fixed k over nested sides.
+        let mut fss_k: BTreeMap<usize, [BTreeMap<usize, Vec<f64>>; 3]> = BTreeMap::new();
+        for r in fss
+            .iter()
+            .filter(|r| &r.model == model && &r.pair_kind == kind)
+        {
+            let e = fss_k.entry(r.k).or_default();
+            for (i, v) in [r.p_span, r.p_span_null_iid, r.p_span_surrogate]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(v) = v.filter(|v| v.is_finite()) {
+                    e[i].entry(r.side).or_default().push(v);
+                }
             }
         }
-        out
-    };
-    let p_star = nest(&|r| r.p_star);
-    let minimax_barrier = nest(&|r| Some(r.minimax_barrier as f64));
-    let linear_barrier = nest(&|r| Some(r.linear_barrier as f64));
-    let mut nulls: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-    for r in records {
-        if let Some(v) = r.p_star_null {
-            nulls.entry(r.k).or_default().push(v);
-        }
+        let fss_summary = fss_k
+            .iter()
+            .map(|(&k, [f, n, s])| {
+                (
+                    k,
+                    FssAtK {
+                        field: fss_series(k, f),
+                        null_iid: fss_series(k, n),
+                        surrogate: fss_series(k, s),
+                    },
+                )
+            })
+            .collect();
+        let lin: Vec<f64> = prs.iter().map(|p| p.linear_barrier).collect();
+        let byp: Vec<f64> = prs.iter().map(|p| p.bypass_barrier).collect();
+        let nan = Interval {
+            estimate: f64::NAN,
+            low: f64::NAN,
+            high: f64::NAN,
+            n: 0,
+        };
+        groups.push(GroupSummary {
+            model: model.clone(),
+            pair_kind: kind.clone(),
+            pairs: pair_ids.len(),
+            pairs_above_floor: above.len(),
+            linear_barrier: interval(&lin, median, gseed(2)).unwrap_or(nan),
+            bypass_barrier: interval(&byp, median, gseed(3)).unwrap_or(nan),
+            by_k,
+            gap_decay,
+            k_match_median,
+            k_match_pairs,
+            fss: fss_summary,
+        });
     }
-    let p_star_null = nulls
-        .into_iter()
-        .map(|(k, v)| {
-            let m = MeanError::of(&v);
-            (
-                k,
-                NullSummary {
-                    mean: m.mean,
-                    stderr: m.stderr,
-                    n: m.n,
-                },
-            )
-        })
-        .collect();
-    let lattice_pc_site = records
+    let lattice = records
         .iter()
+        .chain(fss)
         .map(|r| r.k)
-        .collect::<std::collections::BTreeSet<_>>()
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .map(|k| {
-            let pc = crate::scaling::literature::published(k, Kind::Site)
-                .map(|p| p.value)
-                .unwrap_or_else(|| crate::scaling::literature::series(k, Kind::Site));
-            (k, pc)
-        })
+        .map(|k| (k, lattice_pc_site(k)))
         .collect();
     SliceSummary {
-        p_star,
-        minimax_barrier,
-        linear_barrier,
-        p_star_null,
-        lattice_pc_site,
+        gap_floor,
+        groups,
+        lattice_pc_site: lattice,
     }
 }
 
@@ -515,72 +661,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_refuses_unknown_keys_and_names_bad_fields() {
+    fn config_refuses_unknown_keys_duplicates_and_unnested_sides() {
         assert!(toml::from_str::<SliceStudyConfig>("dimz = [1]").is_err());
-        let cfg = SliceStudyConfig {
-            sides: vec![3],
-            ..SliceStudyConfig::quick()
-        };
-        match cfg.validate().unwrap_err() {
-            Error::InvalidParameter { name, .. } => assert_eq!(name, "sides"),
-            e => panic!("{e}"),
-        }
         SliceStudyConfig::quick().validate().unwrap();
         SliceStudyConfig::default().validate().unwrap();
+        let name = |cfg: SliceStudyConfig| match cfg.validate_as("params.slice.").unwrap_err() {
+            Error::InvalidParameter { name, .. } => name,
+            e => panic!("{e}"),
+        };
+        let dup = SliceStudyConfig {
+            dims: vec![2, 2],
+            ..SliceStudyConfig::quick()
+        };
+        assert_eq!(name(dup), "params.slice.dims");
+        let unnested = SliceStudyConfig {
+            fss_sides: vec![5, 8, 17],
+            ..SliceStudyConfig::quick()
+        };
+        assert_eq!(name(unnested), "params.slice.fss_sides");
+        let small = SliceStudyConfig {
+            fss_sides: vec![2, 3, 5],
+            ..SliceStudyConfig::quick()
+        };
+        assert_eq!(name(small), "params.slice.fss_sides");
+        let tiny = SliceStudyConfig {
+            side: 2,
+            ..SliceStudyConfig::quick()
+        };
+        assert_eq!(name(tiny), "params.slice.surrogates");
     }
 
     #[test]
-    fn budget_sides_are_the_largest_fitting_root() {
+    fn every_k_of_the_scan_shares_the_side_and_the_fss_keeps_fitting_grids() {
         let cfg = SliceStudyConfig {
-            site_budget: 1_000_000,
+            dims: vec![1, 3, 8],
+            side: 5,
+            fss_dims: vec![2, 3],
+            fss_sides: vec![5, 9, 17, 33],
+            fss_site_limit: 5000,
             ..SliceStudyConfig::default()
         };
-        assert_eq!(cfg.side_for(2).unwrap(), 257); // 1000 capped at max_side
-        assert_eq!(cfg.side_for(3).unwrap(), 100);
-        assert_eq!(cfg.side_for(6).unwrap(), 10);
-        assert_eq!(cfg.side_for(16).unwrap(), 3);
-    }
-
-    #[test]
-    fn summary_groups_by_k_model_and_pair_kind() {
-        let rec = |k, model: &str, pk: &str, b: f32, p: f64| SliceRecord {
-            model: model.into(),
-            pair_kind: pk.into(),
-            k,
-            side: 5,
-            sites: 25.0,
-            method: "dense".into(),
-            evaluations: 25,
-            fraction_evaluated: 1.0,
-            class: 0,
-            minimax_barrier: b,
-            p_star: Some(p),
-            p_star_null: Some(p + 0.1),
-            p_star_null_stderr: Some(0.01),
-            linear_barrier: 2.0 * b,
-            path_max: b,
-            path_steps: 4,
-            loss_a: 0.0,
-            loss_c: 0.0,
-            seed: 1,
-        };
-        let rs = vec![
-            rec(2, "m", "rr", 1.0, 0.2),
-            rec(2, "m", "rr", 3.0, 0.4),
-            rec(2, "m", "rr", 8.0, 0.9),
-            rec(2, "m", "ra", 5.0, 0.5),
-            rec(3, "n", "rr", 2.0, 0.3),
-        ];
-        let s = summarise(&rs);
-        let g = s.minimax_barrier[&2]["m"]["rr"];
-        assert_eq!((g.median, g.mean, g.n), (3.0, 4.0, 3));
-        assert_eq!(s.p_star[&2]["m"]["ra"].n, 1);
-        assert_eq!(s.p_star[&3]["n"]["rr"].median, 0.3);
-        assert_eq!(s.p_star_null[&2].n, 4);
-        assert!((s.lattice_pc_site[&2] - 0.5927).abs() < 1e-3);
-        assert!((s.lattice_pc_site[&3] - 0.3116).abs() < 1e-3);
-        // Serialises to JSON with k as keys.
-        let json = serde_json::to_value(&s).unwrap();
-        assert!(json["p_star"]["2"]["m"]["rr"]["median"].is_number());
+        assert!(cfg.dims.iter().all(|&k| cfg.plan(k).side == 5));
+        let sides = |k| cfg.fss_plans(k).iter().map(|p| p.side).collect::<Vec<_>>();
+        assert_eq!(sides(2), vec![5, 9, 17, 33]);
+        assert_eq!(sides(3), vec![5, 9, 17]);
+        assert_eq!(cfg.frame_size(), 7);
     }
 }

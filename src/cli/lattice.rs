@@ -19,7 +19,7 @@ pub enum LatticeCommand {
     /// `fss` runs Newman–Ziff sweeps on tori of several sides and extrapolates
     /// the mean wrapping point; `invasion` grows invasion-percolation clusters
     /// on the unbounded lattice and extrapolates the fraction of examined sites
-    /// that were invaded; `auto` picks fss for d ≤ 5 and invasion above.
+    /// that were invaded; `auto` picks fss for d ≤ 3 and invasion above.
     Threshold(ThresholdArgs),
     /// Newman–Ziff sweeps on one lattice: canonical observables on a p grid
     /// (CSV), per-sample first wrap/span counts (.npy) and a JSON summary.

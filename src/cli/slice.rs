@@ -5,18 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ismc::bridge::certify::{bracket, invade_goal_first, SearchOrder};
+use ismc::bridge::certify::{invade_goal_first, SearchOrder};
 use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
 use ismc::bridge::graph::{low_loss_graph, to_dot, to_graphml};
-use ismc::bridge::invasion::{invade, ModelSites, SiteLoss};
-use ismc::bridge::minimax::sweep_loss_order;
-use ismc::bridge::minimax::{minimax_path_coords, path_below, reevaluate_path};
-use ismc::bridge::null::null_p_star;
-use ismc::bridge::sampled::fractions_below;
-use ismc::bridge::slice::{
-    gradient_directions, principal_directions, DirectionKind, GridSpec, Slice,
-};
-use ismc::bridge::study::linear_barrier;
+use ismc::bridge::invasion::{invade, ModelSites};
+use ismc::bridge::measure::{measure_slice, Frame, Method, PairLabel, SlicePlan};
+use ismc::bridge::minimax::{path_below, sweep_loss_order};
+use ismc::bridge::slice::{principal_directions, DirectionKind, GridSpec, Slice};
+use ismc::bridge::surrogate::SurrogateOptions;
 use ismc::nn::Classifier;
 
 use super::inputs::{load_model_and_data, pair_class, resolve, PairRef};
@@ -54,7 +50,8 @@ pub enum SearchMethod {
     /// (a lower bound) or running out of its share of --max-evaluations.
     /// Reports lower_bound, upper_bound and the searches.
     Certify,
-    /// Dense when the grid has at most 2²² sites; otherwise invasion.
+    /// Dense when the grid has at most 2²² sites; otherwise certify (goal-first
+    /// invasion, then bisection within --max-evaluations).
     Auto,
 }
 
@@ -73,16 +70,16 @@ pub struct OneSliceArgs {
     /// Target class of the loss (default: the shared class of A and C).
     #[arg(long)]
     class: Option<u32>,
-    /// Slice dimension k: axis 0 along C − A, axes 1..k from --directions.
+    /// Slice dimension k: axis 0 along C − A, axes 1..k−1 from --directions.
     #[arg(long, required = true)]
     dims: Option<usize>,
     /// Points per axis.
     #[arg(long, required = true)]
     side: Option<usize>,
-    /// Extent of axes 1..k in units of |C − A| (axis 0 spans A to C).
+    /// Extent of axes 1..k−1 in units of |C − A| (axis 0 spans A to C).
     #[arg(long, default_value_t = 1.0)]
     span: f64,
-    /// Where axes 1..k come from: seeded Gaussian vectors, the principal
+    /// Where axes 1..k−1 come from: seeded Gaussian vectors, the principal
     /// components of the data, or input gradients along the segment.
     #[arg(long, value_enum, default_value_t = Directions::Random)]
     directions: Directions,
@@ -93,13 +90,30 @@ pub struct OneSliceArgs {
     /// invasion).
     #[arg(long, value_enum, default_value_t = SearchMethod::Auto)]
     method: SearchMethod,
-    /// Also measure the null model: p* of the same values shuffled across
-    /// the grid (dense only).
+    /// Also measure the fair nulls (dense only): the i.i.d. pinned null (A
+    /// and C occupied first, every other site in uniform random order) and
+    /// IAAFT surrogates of the field (its histogram and power spectrum,
+    /// random phases, A and C pinned): `p_star_null`, `p_span_null_iid`,
+    /// `p_star_surrogate`, `p_span_surrogate`.
     #[arg(long)]
     null: bool,
-    /// Shuffles of the null model.
+    /// Orders of the i.i.d. pinned null.
     #[arg(long, default_value_t = 20)]
     null_shuffles: usize,
+    /// IAAFT surrogates.
+    #[arg(long, default_value_t = 4)]
+    surrogates: usize,
+    /// IAAFT iterations at most per surrogate.
+    #[arg(long, default_value_t = 100)]
+    surrogate_iterations: usize,
+    /// Directions in the pair's frame (default k − 1). Random frames nest
+    /// whatever the size; gradient and PCA frames depend on it, so pass the
+    /// study's largest k − 1 to reproduce a study's slice.
+    #[arg(long)]
+    frame: Option<usize>,
+    /// Points on the straight segment A–C for the linear barrier.
+    #[arg(long, default_value_t = 500)]
+    linear_points: usize,
     /// Write the low-loss graph at --level (GraphML or DOT by extension;
     /// dense only).
     #[arg(long)]
@@ -125,13 +139,16 @@ pub struct OneSliceArgs {
     #[arg(long, default_value_t = 8)]
     bisect_steps: usize,
     /// Sites sampled uniformly to estimate p* (the fraction of the grid at
-    /// or below the barrier) when the grid is not evaluated densely.
+    /// or below the barrier) when the grid is not evaluated densely and ℓ*
+    /// is exact (0: none).
     #[arg(long, default_value_t = 4096)]
     p_star_samples: usize,
     /// Points per grid edge when the minimax path is re-evaluated.
     #[arg(long, default_value_t = 8)]
     path_points: usize,
-    /// Seed of the random directions and the null shuffles.
+    /// The pair's seed: the frame of random directions, the null orders and
+    /// the surrogates derive from it (a study's `slices.csv` records it per
+    /// pair, so `--seed` reproduces that row).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Print one JSON object instead of a summary.
@@ -218,7 +235,7 @@ pub struct SliceArgs {
     /// Points per axis.
     #[arg(long)]
     pub side: usize,
-    /// Extent of axes 1..k in units of |C − A|.
+    /// Extent of axes 1..k−1 in units of |C − A|.
     #[arg(long, default_value_t = 1.0)]
     pub span: f64,
     /// Seed of the random directions.
@@ -279,9 +296,10 @@ pub fn run(cli: SliceCli) -> anyhow::Result<ExitCode> {
 }
 
 /// Grids up to this many sites are searched densely by `--method auto`.
-const AUTO_DENSE_SITES: u128 = 1 << 22;
+const AUTO_DENSE_SITES: u64 = 1 << 22;
 
-/// The flat form: one slice, searched densely or by invasion, summarised.
+/// The flat form: one slice measured by [`measure_slice`] (the function
+/// the slice study's units call), then printed or stored.
 fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let (pair, k, side) = match (a.pair.clone(), a.dims, a.side) {
@@ -301,16 +319,26 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    if !(a.span.is_finite() && a.span > 0.0) {
-        return Err(ismc::Error::invalid("--span", a.span, "expected a positive extent").into());
-    }
-    let grid = GridSpec::cube(k, side, a.span);
-    let slice = match a.directions {
-        Directions::Random => Slice::random(&ea.values, &ec.values, &grid, a.seed)?,
-        Directions::Gradient => {
-            let d = gradient_directions(&model, &ea.values, &ec.values, class, k - 1)?;
-            Slice::with_directions(&ea.values, &ec.values, &grid, &d, DirectionKind::Gradient)?
-        }
+    let frame_size = a.frame.unwrap_or(k - 1).max(k - 1);
+    let frame = match a.directions {
+        Directions::Random => Frame::for_pair(
+            &model,
+            &ea.values,
+            &ec.values,
+            class,
+            DirectionKind::Random,
+            frame_size,
+            a.seed,
+        )?,
+        Directions::Gradient => Frame::for_pair(
+            &model,
+            &ea.values,
+            &ec.values,
+            class,
+            DirectionKind::Gradient,
+            frame_size,
+            a.seed,
+        )?,
         Directions::Pca => {
             if data.item_len() != len {
                 return Err(ismc::Error::invalid(
@@ -327,15 +355,38 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             }
             let n = a.pca_items.min(data.len());
             let idx: Vec<usize> = (0..n).collect();
-            let d = principal_directions(&data.values(&idx), len, k - 1)?;
-            Slice::with_directions(&ea.values, &ec.values, &grid, &d, DirectionKind::Pca)?
+            let d = principal_directions(&data.values(&idx), len, frame_size)?;
+            Frame::given(d, DirectionKind::Pca)
         }
     };
-    let dense = match a.method {
-        SearchMethod::Dense => true,
-        SearchMethod::Invasion | SearchMethod::Certify => false,
-        SearchMethod::Auto => slice.n_sites() <= AUTO_DENSE_SITES,
+    let plan = SlicePlan {
+        span: a.span,
+        method: match a.method {
+            SearchMethod::Dense => Method::Dense,
+            SearchMethod::Invasion => Method::Invasion,
+            SearchMethod::Certify => Method::Certify,
+            SearchMethod::Auto => Method::Auto,
+        },
+        dense_site_limit: AUTO_DENSE_SITES,
+        max_evaluations: a.max_evaluations,
+        bisect_steps: a.bisect_steps,
+        search_order: match a.search_order {
+            SearchOrderArg::Deep => SearchOrder::Deep,
+            SearchOrderArg::Nearest => SearchOrder::Nearest,
+        },
+        null_shuffles: if a.null { a.null_shuffles } else { 0 },
+        surrogates: if a.null { a.surrogates } else { 0 },
+        surrogate: SurrogateOptions {
+            max_iterations: a.surrogate_iterations,
+            ..SurrogateOptions::default()
+        },
+        linear_points: a.linear_points,
+        path_points_per_edge: a.path_points,
+        p_star_samples: a.p_star_samples,
+        ..SlicePlan::new(k, side)
     };
+    plan.validate("--")?;
+    let dense = plan.is_dense();
     for (flag, given) in [
         ("--null", a.null),
         ("--graph", a.graph.is_some()),
@@ -350,117 +401,67 @@ fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    let mut out = serde_json::Map::new();
-    let mut method = if dense { "dense" } else { "invasion" };
-    // (ℓ* when known exactly, lower and upper bounds of ℓ*, a path at the
-    // upper bound, sites evaluated)
-    let (barrier, lower, upper, path, evaluations) = if dense {
-        let eval = evaluate_dense(&model, &slice, class, &DenseOptions::default())?;
-        let field = &eval.field;
-        let ia = field.index(slice.a_coords()) as u32;
-        let ic = field.index(slice.c_coords()) as u32;
-        let sweep = sweep_loss_order(field, ia, ic, 1)?;
-        let path = minimax_path_coords(field, &slice, ia, ic, sweep.minimax_barrier)?;
-        out.insert("p_star".into(), json!(sweep.p_star));
-        out.insert("spanning_fraction".into(), json!(sweep.spanning_fraction));
-        if a.null {
-            let s = ismc::rng::derive_seed(a.seed, &[0x6e75_6c6c]);
-            let null = null_p_star(field, ia, ic, a.null_shuffles, s)?;
-            out.insert("p_star_null".into(), json!(null.p_star.mean));
-            out.insert("p_star_null_stderr".into(), json!(null.p_star.stderr));
+    if let Some(level) = a.level {
+        if !level.is_finite() {
+            return Err(ismc::Error::invalid("--level", level, "expected a finite loss").into());
         }
+    }
+    let label = PairLabel {
+        model: &a.model,
+        pair_kind: "given",
+        pair: 0,
+    };
+    let m = measure_slice(
+        &model, &label, &ea.values, &ec.values, class, &frame, &plan, a.seed,
+    )?;
+    let r = &m.record;
+    let mut out = match serde_json::to_value(r)? {
+        serde_json::Value::Object(o) => o,
+        _ => unreachable!("a record serialises to an object"),
+    };
+    if let Some(eval) = &m.field {
+        let field = &eval.field;
+        let ia = field.index(m.slice.a_coords()) as u32;
+        let ic = field.index(m.slice.c_coords()) as u32;
         if let Some(file) = &a.graph {
-            let level = a.level.unwrap_or(sweep.minimax_barrier);
+            let level = a.level.unwrap_or(r.barrier_upper);
             write_graph(field, level, ia, ic, file, 200_000)?;
             out.insert("graph_level".into(), json!(level));
         }
-        let evaluations = eval.evaluations;
-        if let Some(dir) = &a.out {
-            StoredField::of_evaluation(eval, slice.clone(), class, &a.model).save(dir)?;
-        }
-        let b = sweep.minimax_barrier;
-        (Some(b), b, b, path, evaluations)
-    } else {
-        let mut sites = ModelSites::new(&model, &slice, class)?;
-        let order = match a.search_order {
-            SearchOrderArg::Deep => SearchOrder::Deep,
-            SearchOrderArg::Nearest => SearchOrder::Nearest,
-        };
-        let (ca, cc) = (slice.a_coords(), slice.c_coords());
-        if a.method == SearchMethod::Certify {
-            method = "certify";
-            let per_search = a.max_evaluations / (a.bisect_steps as u64 + 1);
-            let r = bracket(&mut sites, ca, cc, a.bisect_steps, per_search, order)?;
-            out.insert("lower_bound".into(), json!(r.lower_bound));
-            out.insert("upper_bound".into(), json!(r.upper_bound));
-            out.insert("searches".into(), json!(r.attempts));
-            (
-                r.minimax_barrier(),
-                r.lower_bound,
-                r.upper_bound,
-                r.path,
-                r.evaluations,
-            )
-        } else {
-            let (b, r) = invade_goal_first(&mut sites, ca, cc, a.max_evaluations, order)?
-                .into_exact(a.max_evaluations)?;
-            out.insert("expanded_sites".into(), json!(r.expanded));
-            (Some(b), b, b, r.path, r.evaluations)
-        }
-    };
-    if !dense {
-        // p* from uniformly sampled sites: a point estimate when ℓ* is
-        // known, bounds (the fractions at the two bounds of ℓ*) otherwise.
-        let mut sites = ModelSites::new(&model, &slice, class)?;
-        let s = ismc::rng::derive_seed(a.seed, &[0x7073_7461]);
-        let p = fractions_below(&mut sites, &[lower, upper], a.p_star_samples, s)?;
-        if barrier.is_some() {
-            out.insert("p_star".into(), json!(p[1].fraction));
-            out.insert("p_star_stderr".into(), json!(p[1].stderr));
-        } else {
-            out.insert("p_star".into(), json!(null));
-            out.insert(
-                "p_star_bounds".into(),
-                json!([p[0].fraction, p[1].fraction]),
-            );
-        }
-        out.insert("p_star_samples".into(), json!(a.p_star_samples));
     }
-    let profile = reevaluate_path(&model, &slice, &path, class, a.path_points)?;
-    let ends = ModelSites::new(&model, &slice, class)?
-        .losses(&[slice.a_coords(), slice.c_coords()].concat())?;
-    let linear = linear_barrier(&model, &ea.values, &ec.values, class, 500)?;
-    let grid_sites = slice.n_sites() as f64;
-    let fields = json!({
-        "model": a.model, "a": ea.name, "c": ec.name, "class": class,
-        "k": k, "side": side, "span": a.span, "directions": slice.definition().directions,
-        "method": method, "loss_a": ends[0], "loss_c": ends[1],
-        "minimax_barrier": barrier, "linear_barrier": linear,
-        "path_max": profile.max_loss, "path_steps": path.len() / k - 1,
-        "evaluated_sites": evaluations, "grid_sites": grid_sites,
-        "fraction_evaluated": evaluations as f64 / grid_sites,
-        "seconds": started.elapsed().as_secs_f64(),
-    });
-    if let serde_json::Value::Object(m) = fields {
-        out.extend(m);
+    if let (Some(dir), Some(eval)) = (&a.out, m.field) {
+        StoredField::of_evaluation(eval, m.slice.clone(), class, &a.model).save(dir)?;
     }
+    out.insert("a".into(), json!(ea.name));
+    out.insert("c".into(), json!(ec.name));
+    out.insert("span".into(), json!(a.span));
+    out.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
     if a.json {
         println!("{}", serde_json::Value::Object(out));
     } else {
-        let level = match barrier {
+        let level = match r.minimax_barrier {
             Some(b) => format!("minimax barrier {b:.4e}"),
-            None => format!("minimax barrier in [{lower:.4e}, {upper:.4e}]"),
+            None => format!(
+                "minimax barrier in [{:.4e}, {:.4e}]",
+                r.barrier_lower, r.barrier_upper
+            ),
         };
+        let opt =
+            |name: &str, v: Option<f64>| v.map(|v| format!(", {name} {v:.4}")).unwrap_or_default();
         println!(
-            "k = {k}, L = {side} ({method}): {level} (linear {linear:.4e}, \
-             path re-evaluated {:.4e}); {evaluations} sites evaluated{}{}",
-            profile.max_loss,
-            out.get("p_star")
-                .map(|p| format!(", p* = {p}"))
-                .unwrap_or_default(),
-            out.get("p_star_null")
-                .map(|p| format!(", p*_null = {p} ± {}", out["p_star_null_stderr"]))
-                .unwrap_or_default()
+            "k = {k}, L = {side} ({}): {level} (τ₀ {:.4e}, linear {:.4e}, path re-evaluated {:.4e}); \
+             {} sites evaluated{}{}{}{}{}{}",
+            r.method,
+            r.tau0,
+            r.linear_barrier,
+            r.path_max,
+            r.evaluations,
+            opt("gap fraction", r.gap_fraction),
+            opt("p_span", r.p_span),
+            opt("p_span i.i.d.", r.p_span_null_iid),
+            opt("p_span IAAFT", r.p_span_surrogate),
+            opt("p* pinned", r.p_star_pinned),
+            opt("p* i.i.d.", r.p_star_null),
         );
     }
     Ok(ExitCode::SUCCESS)

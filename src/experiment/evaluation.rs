@@ -299,6 +299,7 @@ impl Experiment for Evaluation {
                         (c as f64, err, (hi - lo) / 2.0)
                     })
                     .collect(),
+                intervals: None,
             })
             .collect();
         let fig = KSeriesFigure {

@@ -747,6 +747,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let series_of = |label: String, pts: Vec<(f64, f64)>| KSeries {
         label,
         points: pts.into_iter().map(|(x, y)| (x, y, 0.0)).collect(),
+        intervals: None,
     };
     let mut written = Vec::new();
     let accuracy = KSeriesFigure {

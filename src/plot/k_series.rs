@@ -47,6 +47,9 @@ pub struct KSeries {
     pub label: String,
     /// `(x, y, error bar)` points, the error bar `≥ 0` drawn as `y ± error`.
     pub points: Vec<(f64, f64, f64)>,
+    /// Asymmetric error bars `(low, high)` per point (e.g. bootstrap
+    /// intervals of a median), drawn instead of `y ± error` when given.
+    pub intervals: Option<Vec<(f64, f64)>>,
 }
 
 /// A reference curve: a thin line without markers.
@@ -247,11 +250,19 @@ impl KSeriesFigure {
             .map(|s| {
                 s.points
                     .iter()
-                    .filter(|&&(x, y, _)| shown(x, y))
-                    .map(|&(x, y, err)| {
-                        let err = if err.is_finite() { err.max(0.0) } else { 0.0 };
-                        (x, y, y - err, y + err)
-                    })
+                    .enumerate()
+                    .filter(|&(_, &(x, y, _))| shown(x, y))
+                    .map(
+                        |(i, &(x, y, err))| match s.intervals.as_ref().and_then(|v| v.get(i)) {
+                            Some(&(lo, hi)) if lo.is_finite() && hi.is_finite() => {
+                                (x, y, lo.min(y), hi.max(y))
+                            }
+                            _ => {
+                                let err = if err.is_finite() { err.max(0.0) } else { 0.0 };
+                                (x, y, y - err, y + err)
+                            }
+                        },
+                    )
                     .collect()
             })
             .collect();
@@ -822,6 +833,7 @@ mod tests {
                         .clone()
                         .map(|k| (k as f64, 1.1 * lattice(k as f64), 0.01))
                         .collect(),
+                    intervals: None,
                 },
                 KSeries {
                     label: "p* LeNet5-adv (MNIST)".into(),
@@ -829,6 +841,7 @@ mod tests {
                         .clone()
                         .map(|k| (k as f64, 0.9 * lattice(k as f64), 0.005))
                         .collect(),
+                    intervals: None,
                 },
             ],
             references: vec![
@@ -869,6 +882,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            intervals: None,
         });
         assert_saved(&crowded, dir.path(), "p-star-crowded");
         let degenerate = KSeriesFigure {
@@ -880,18 +894,22 @@ mod tests {
                 KSeries {
                     label: "empty".into(),
                     points: vec![],
+                    intervals: None,
                 },
                 KSeries {
                     label: "nan".into(),
                     points: vec![(f64::NAN, 1.0, 0.1), (2.0, f64::INFINITY, f64::NAN)],
+                    intervals: None,
                 },
                 KSeries {
                     label: "single".into(),
                     points: vec![(3.0, 0.5, 2.0)],
+                    intervals: None,
                 },
                 KSeries {
                     label: "non-positive".into(),
                     points: vec![(4.0, 0.0, 1.0), (5.0, -1.0, -1.0)],
+                    intervals: None,
                 },
             ],
             references: vec![Reference {

@@ -1,6 +1,8 @@
 //! Statistics: means with standard errors, bootstrap resampling, weighted
 //! least-squares fits with parameter covariances.
 
+pub mod bootstrap;
+pub mod decay;
 pub mod fit;
 
 pub use fit::{weighted_linear_fit, LinearFit};

@@ -37,6 +37,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                         .enumerate()
                         .map(|(r, &v)| (r as f64, v, 0.0))
                         .collect(),
+                    intervals: None,
                 })
             })
         })
