@@ -130,7 +130,7 @@ fn slice_percolation_quick_writes_spanning_gaps_nulls_and_decay_per_group() {
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 2 * 2 * 4, "models × pair kinds × k");
+    assert_eq!(rows.len(), 2 * 2 * 2 * 4, "models × pair kinds × pairs × k");
     let f = |r: &csv::StringRecord, c: &str| -> f64 { r[col(c)].parse().unwrap() };
     for r in &rows {
         let (lo, hi, tau0, path) = (

@@ -287,7 +287,25 @@ max_rounds = 1
         }
         let study = col(name);
         let got = &cli[name];
+        // Losses are f32 in the record: the CSV writes them at f32
+        // precision, the JSON widens them to f64, so they compare as f32.
+        let single = [
+            "loss_a",
+            "loss_c",
+            "tau0",
+            "linear_barrier",
+            "minimax_barrier",
+            "barrier_lower",
+            "barrier_upper",
+            "path_max",
+        ]
+        .contains(&name);
         match study.parse::<f64>() {
+            Ok(v) if single => assert_eq!(
+                got.as_f64().map(|g| g as f32),
+                Some(v as f32),
+                "{name}: study {study}, cli {got}"
+            ),
             Ok(v) => assert_eq!(got.as_f64(), Some(v), "{name}: study {study}, cli {got}"),
             Err(_) if study.is_empty() => assert!(got.is_null(), "{name}: cli {got}"),
             Err(_) => assert_eq!(got.as_str(), Some(study.as_str()), "{name}"),
@@ -295,4 +313,51 @@ max_rounds = 1
         compared += 1;
     }
     assert!(compared > 30, "{compared} fields compared");
+}
+
+/// Bad slice-study parameters are refused by name, with exit code 2,
+/// before the run directory exists: a surrogate on a grid with no
+/// frequencies, finite-size scaling on L < 3 or on grids that do not nest,
+/// a repeated dimension, more pairs than a class can supply.
+#[test]
+fn bad_slice_studies_are_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = r#"kind = "slice-percolation"
+[params]
+models = ["lenet5-mnist"]
+seed = 1
+pair_kinds = ["real_real"]
+pairs = 1
+[params.slice]
+"#;
+    for (slice, name) in [
+        (
+            "dims = [1, 2]\nside = 2\nsurrogates = 2",
+            "params.slice.surrogates",
+        ),
+        (
+            "dims = [2]\nfss_dims = [2]\nfss_sides = [2, 3, 5]",
+            "params.slice.fss_sides",
+        ),
+        (
+            "dims = [2]\nfss_dims = [2]\nfss_sides = [5, 8, 17]",
+            "params.slice.fss_sides",
+        ),
+        ("dims = [2, 2]", "params.slice.dims"),
+        ("dims = [2]\ngap_floor = nan", "params.slice.gap_floor"),
+    ] {
+        let config = tmp.path().join("bad.toml");
+        std::fs::write(&config, format!("{base}{slice}\n")).unwrap();
+        let out = tmp.path().join("never");
+        let assert = ismc()
+            .args(["--quiet", "run"])
+            .arg(&config)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        assert!(err.contains(name), "{slice}: {err}");
+        assert!(!out.exists(), "{slice}: the run directory was created");
+    }
 }

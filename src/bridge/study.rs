@@ -335,6 +335,14 @@ pub struct GroupAtK {
     pub p_span_null_iid: Option<MeanSe>,
     /// The surrogates' first-span fraction, 95 % bootstrap interval.
     pub p_span_surrogate: Option<Interval>,
+    /// Effect size against the i.i.d. null: median over pairs of
+    /// `p_span / p_span_null_iid`, 95 % interval (1 = percolates like
+    /// independent cells; below 1 = earlier).
+    pub span_ratio_iid: Option<Interval>,
+    /// Effect size against the surrogate: median over pairs of
+    /// `p_span / p_span_surrogate`, 95 % interval (1 = explained by the
+    /// field's histogram and spectrum).
+    pub span_ratio_surrogate: Option<Interval>,
     /// Median join fraction with A and C pinned, 95 % interval.
     pub p_star_pinned: Option<Interval>,
     /// The i.i.d. pinned null's join fraction.
@@ -540,6 +548,16 @@ pub fn summarise(
                     p_span_any: interval(&col(&|r| r.p_span_any), mean, s(2)),
                     p_span_null_iid: MeanSe::of(&col(&|r| r.p_span_null_iid)),
                     p_span_surrogate: interval(&col(&|r| r.p_span_surrogate), mean, s(3)),
+                    span_ratio_iid: interval(
+                        &col(&|r| Some(r.p_span? / r.p_span_null_iid?)),
+                        median,
+                        s(9),
+                    ),
+                    span_ratio_surrogate: interval(
+                        &col(&|r| Some(r.p_span? / r.p_span_surrogate?)),
+                        median,
+                        s(10),
+                    ),
                     p_star_pinned: interval(&col(&|r| r.p_star_pinned), median, s(4)),
                     p_star_null: MeanSe::of(&col(&|r| r.p_star_null)),
                     p_star_surrogate: interval(&col(&|r| r.p_star_surrogate), median, s(5)),

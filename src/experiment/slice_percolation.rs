@@ -267,6 +267,29 @@ impl SlicePercolation {
                     .map_err(|e| prefix(e.into(), "params.models: "))?,
             );
         }
+        if let Some(data) = &data {
+            if params.pair_kinds.iter().any(|k| k != "synthetic") {
+                let used = params.pairs.min(classes);
+                for class in 0..used {
+                    let n = data
+                        .labels()
+                        .iter()
+                        .filter(|&&l| l as usize == class)
+                        .count();
+                    if n < 2 {
+                        return Err(Error::invalid(
+                            "params.pairs",
+                            params.pairs,
+                            format!(
+                                "pairs of class {class} are requested, but `{}` has {n} image(s) of that class; \
+                                 real pairs need at least 2",
+                                params.data
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let n_units = models.len() as u128 * params.pair_kinds.len() as u128 * params.pairs as u128;
         if n_units > 1_000_000 {
             return Err(Error::invalid(
@@ -501,7 +524,9 @@ pub struct LargestRow {
 }
 
 fn largest_rows(units: &[PairSlices]) -> Vec<LargestRow> {
-    let mut acc: BTreeMap<(String, String, usize, &str), (Vec<f64>, usize)> = BTreeMap::new();
+    // (model, pair kind, k, field) → (summed curve, pairs).
+    type Key<'a> = (String, String, usize, &'a str);
+    let mut acc: BTreeMap<Key, (Vec<f64>, usize)> = BTreeMap::new();
     for u in units {
         for c in &u.curves {
             for (name, v) in [
@@ -553,11 +578,14 @@ fn pair_kinds(s: &SliceSummary) -> Vec<String> {
     v
 }
 
+/// `(k, estimate, 0)` points and their `(low, high)` intervals.
+type KPoints = (Vec<(f64, f64, f64)>, Vec<(f64, f64)>);
+
 /// `(k, estimate)` points and their intervals from a group's per-k values.
 fn k_interval(
     g: &GroupSummary,
     f: &dyn Fn(&crate::bridge::study::GroupAtK) -> Option<crate::stats::bootstrap::Interval>,
-) -> (Vec<(f64, f64, f64)>, Vec<(f64, f64)>) {
+) -> KPoints {
     g.by_k
         .iter()
         .filter_map(|(&k, at)| f(at).map(|i| ((k as f64, i.estimate, 0.0), (i.low, i.high))))
@@ -566,42 +594,50 @@ fn k_interval(
 
 /// Draws per pair kind: `p_span_KIND` (mean first-span fraction of the
 /// excursion sets against k per model, 95 % intervals, with the i.i.d.
-/// pinned null, the surrogates and the lattice p_c^site(k)),
-/// `gap_fraction_KIND` (median g(k) with 95 % intervals and the preferred
-/// decay law) and `p_star_KIND` (pinned join fraction against both nulls).
+/// pinned null and the lattice p_c^site(k)), `p_span_vs_surrogate_KIND` and
+/// `p_span_vs_iid_KIND` (the effect sizes: median per-pair ratio of the real
+/// field's p_span to each null's), `gap_fraction_KIND` (median g(k) with 95 %
+/// intervals and the preferred decay law, in the series' colour) and
+/// `p_star_KIND` (pinned join fraction against the i.i.d. null).
 pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let s = read_summary(dir)?;
     let mut written = Vec::new();
-    let lattice = Reference {
-        label: "lattice p_c^site(k)".into(),
-        points: s
-            .lattice_pc_site
-            .iter()
-            .map(|(&k, &p)| (k as f64, p))
-            .collect(),
-        dashed: false,
-    };
     for kind in pair_kinds(&s) {
         let groups: Vec<&GroupSummary> = s.groups.iter().filter(|g| g.pair_kind == kind).collect();
-        // p_span(k).
+        // p_span(k) of the real fields against the lattice and the i.i.d.
+        // null (the same grid for every pair).
+        let dense_ks: Vec<usize> = groups
+            .iter()
+            .flat_map(|g| {
+                g.by_k
+                    .iter()
+                    .filter(|(_, a)| a.p_span.is_some())
+                    .map(|(&k, _)| k)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let lattice = Reference {
+            label: "lattice p_c^site(k)".into(),
+            points: dense_ks
+                .iter()
+                .filter_map(|k| s.lattice_pc_site.get(k).map(|&p| (*k as f64, p)))
+                .collect(),
+            dashed: false,
+            color_of_series: None,
+        };
         let mut series = Vec::new();
         for g in &groups {
             let (points, iv) = k_interval(g, &|a| a.p_span);
             series.push(KSeries {
-                label: format!("{} (real)", short(&g.model)),
-                points,
-                intervals: Some(iv),
-            });
-            let (points, iv) = k_interval(g, &|a| a.p_span_surrogate);
-            series.push(KSeries {
-                label: format!("{} (IAAFT surrogate)", short(&g.model)),
+                label: short(&g.model),
                 points,
                 intervals: Some(iv),
             });
         }
         series.retain(|x| !x.points.is_empty());
         let null = Reference {
-            label: "i.i.d. null (same grid)".into(),
+            label: "i.i.d. pinned null (same grid)".into(),
             points: groups
                 .first()
                 .map(|g| {
@@ -612,6 +648,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                 })
                 .unwrap_or_default(),
             dashed: true,
+            color_of_series: None,
         };
         let side = groups
             .first()
@@ -627,11 +664,57 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         };
         let (a, b) = crate::plot::save(&fig, &out.join(format!("p_span_{kind}")))?;
         written.extend([a, b]);
+        // Effect sizes: p_span of the real field over each null's.
+        for (name, what, f) in [
+            (
+                "p_span_vs_surrogate",
+                "IAAFT surrogate",
+                (|a: &crate::bridge::study::GroupAtK| a.span_ratio_surrogate)
+                    as fn(
+                        &crate::bridge::study::GroupAtK,
+                    ) -> Option<crate::stats::bootstrap::Interval>,
+            ),
+            ("p_span_vs_iid", "i.i.d. pinned null", |a| a.span_ratio_iid),
+        ] {
+            let mut series = Vec::new();
+            for g in &groups {
+                let (points, iv) = k_interval(g, &f);
+                series.push(KSeries {
+                    label: short(&g.model),
+                    points,
+                    intervals: Some(iv),
+                });
+            }
+            series.retain(|x| x.points.len() > 1);
+            let one = Reference {
+                label: format!("real = {what}"),
+                points: vec![
+                    (*dense_ks.first().unwrap_or(&1) as f64, 1.0),
+                    (*dense_ks.last().unwrap_or(&1) as f64, 1.0),
+                ],
+                dashed: true,
+                color_of_series: None,
+            };
+            let fig = KSeriesFigure {
+                title: format!("{kind}: p_span of the real field / p_span of the {what}"),
+                x_label: "slice dimension k".into(),
+                y_label: "ratio, median over pairs, 95 % CI".into(),
+                log_y: true,
+                series,
+                references: vec![one],
+            };
+            let (a, b) = crate::plot::save(&fig, &out.join(format!("{name}_{kind}")))?;
+            written.extend([a, b]);
+        }
         // g(k).
         let mut series = Vec::new();
         let mut refs = Vec::new();
         for g in &groups {
             let (points, iv) = k_interval(g, &|a| a.gap_fraction);
+            if points.is_empty() {
+                continue;
+            }
+            let gi = series.len();
             let n = g.pairs_above_floor;
             series.push(KSeries {
                 label: format!("{} ({n} pairs)", short(&g.model)),
@@ -667,10 +750,10 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                         })
                         .collect(),
                     dashed: true,
+                    color_of_series: Some(gi),
                 });
             }
         }
-        series.retain(|x| !x.points.is_empty());
         let fig = KSeriesFigure {
             title: format!("{kind}: gap fraction g(k) = (ℓ*(k) − τ₀)/(ℓ_lin − τ₀)"),
             x_label: "slice dimension k (nested slices, fixed L)".into(),
@@ -681,18 +764,13 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         };
         let (a, b) = crate::plot::save(&fig, &out.join(format!("gap_fraction_{kind}")))?;
         written.extend([a, b]);
-        // Pinned p*(k) against both nulls.
+        // Pinned p*(k) against the i.i.d. null (the surrogate's is in the
+        // report).
         let mut series = Vec::new();
         for g in &groups {
             let (points, iv) = k_interval(g, &|a| a.p_star_pinned);
             series.push(KSeries {
-                label: format!("{} (real)", short(&g.model)),
-                points,
-                intervals: Some(iv),
-            });
-            let (points, iv) = k_interval(g, &|a| a.p_star_surrogate);
-            series.push(KSeries {
-                label: format!("{} (surrogate)", short(&g.model)),
+                label: short(&g.model),
                 points,
                 intervals: Some(iv),
             });
@@ -710,6 +788,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                 })
                 .unwrap_or_default(),
             dashed: true,
+            color_of_series: None,
         };
         let fig = KSeriesFigure {
             title: format!("{kind}: join fraction with A and C occupied first"),

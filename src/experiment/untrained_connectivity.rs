@@ -512,6 +512,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                 (s.max_rounds as f64, s.max_loss_target),
             ],
             dashed: true,
+            color_of_series: None,
         }],
     };
     let (a, b) = crate::plot::save(&fig, &out.join("rounds"))?;

@@ -61,6 +61,9 @@ pub struct Reference {
     pub points: Vec<(f64, f64)>,
     /// Dashed instead of solid.
     pub dashed: bool,
+    /// Drawn in the colour of series `i` (e.g. a fit to that series)
+    /// instead of a reference colour.
+    pub color_of_series: Option<usize>,
 }
 
 /// The figure.
@@ -338,7 +341,7 @@ impl KSeriesFigure {
             self.references
                 .iter()
                 .enumerate()
-                .map(|(j, r)| (r.label.clone(), reference_color(j), r.dashed, false)),
+                .map(|(j, r)| (r.label.clone(), r.color(j), r.dashed, false)),
         );
         entries
     }
@@ -350,6 +353,14 @@ fn series_color(i: usize) -> RGBColor {
 
 fn reference_color(j: usize) -> RGBColor {
     PALETTE[PALETTE.len() - 1 - j % PALETTE.len()]
+}
+
+impl Reference {
+    /// The colour of reference `j`: its series' colour when it has one.
+    fn color(&self, j: usize) -> RGBColor {
+        self.color_of_series
+            .map_or_else(|| reference_color(j), series_color)
+    }
 }
 
 /// All drawn points and lines, sampled, as fractions of the plot.
@@ -535,7 +546,7 @@ impl KSeriesFigure {
                 });
         }
         for (j, reference) in self.references.iter().enumerate() {
-            let style = reference_color(j).mix(0.8).stroke_width(1);
+            let style = reference.color(j).mix(0.8).stroke_width(1);
             let gap = if reference.dashed { 4 } else { 0 };
             chart
                 .draw_series(nothing())
@@ -548,7 +559,7 @@ impl KSeriesFigure {
                 });
         }
         for (j, (reference, points)) in self.references.iter().zip(&data.references).enumerate() {
-            let style = reference_color(j).mix(0.8).stroke_width(1);
+            let style = reference.color(j).mix(0.8).stroke_width(1);
             if reference.dashed {
                 chart
                     .draw_series(DashedLineSeries::new(points.iter().copied(), 8, 5, style))
@@ -849,6 +860,7 @@ mod tests {
                     label: "lattice p_c^site(k)".into(),
                     points: ks.clone().map(|k| (k as f64, lattice(k as f64))).collect(),
                     dashed: false,
+                    color_of_series: None,
                 },
                 Reference {
                     label: "1/(2k − 1)".into(),
@@ -856,6 +868,7 @@ mod tests {
                         .map(|k| (k as f64, 1.0 / (2.0 * k as f64 - 1.0)))
                         .collect(),
                     dashed: true,
+                    color_of_series: None,
                 },
             ],
         }
@@ -916,6 +929,7 @@ mod tests {
                 label: "flat".into(),
                 points: vec![(3.0, 0.5); 3],
                 dashed: true,
+                color_of_series: None,
             }],
         };
         assert_saved(&degenerate, dir.path(), "degenerate");

@@ -189,7 +189,7 @@ mod tests {
     fn recovers_the_generating_law_and_rate() {
         let ks: Vec<f64> = (1..=10).map(f64::from).collect();
         let noise = Normal::new(0.0, 0.3).unwrap();
-        for (law, rate) in [(DecayLaw::Exponential, 0.4), (DecayLaw::PowerLaw, 1.5)] {
+        for (law, rate) in [(DecayLaw::Exponential, 0.4f64), (DecayLaw::PowerLaw, 1.5)] {
             let mut rng = unit_rng(5, &[rate.to_bits()]);
             let rows: Vec<Vec<Option<f64>>> = (0..40)
                 .map(|_| {
@@ -199,7 +199,7 @@ mod tests {
                                 DecayLaw::Exponential => (-rate * k).exp(),
                                 DecayLaw::PowerLaw => k.powf(-rate),
                             };
-                            Some(g * noise.sample(&mut rng).exp())
+                            Some(g * f64::exp(noise.sample(&mut rng)))
                         })
                         .collect()
                 })

@@ -74,6 +74,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                         .map(|r| (r.arc, r.loss))
                         .collect(),
                     dashed,
+                    color_of_series: None,
                 })
                 .filter(|r| !r.points.is_empty())
                 .collect();
