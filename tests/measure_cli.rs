@@ -212,8 +212,8 @@ fn flat_slice_dense_equals_invasion_and_writes_the_graph() {
     let p = dense["p_star"].as_f64().unwrap();
     assert!(p > 0.0 && p <= 1.0);
     assert!(dense["p_star_null"].as_f64().is_some());
-    assert_eq!(dense["evaluated_sites"], 81);
-    assert!(inv["evaluated_sites"].as_u64().unwrap() <= 81);
+    assert_eq!(dense["evaluations"], 81);
+    assert!(inv["evaluations"].as_u64().unwrap() <= 81);
     // The path re-evaluated between grid points never falls below its grid max.
     assert!(dense["path_max"].as_f64().unwrap() >= dense["minimax_barrier"].as_f64().unwrap());
     let text = std::fs::read_to_string(&g).unwrap();

@@ -34,7 +34,9 @@ use super::adversarial::prefix;
 use super::lattice_study::{figure_links, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
 use crate::bridge::measure::{measure_slice, Frame, LargestCurves, PairLabel, CURVE_POINTS};
-use crate::bridge::study::{summarise, GroupSummary, PairOutcome, SliceStudyConfig, SliceSummary};
+use crate::bridge::study::{
+    summarise, GroupAtK, GroupSummary, MeanSe, PairOutcome, SliceStudyConfig, SliceSummary,
+};
 use crate::bridge::SliceRecord;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -44,6 +46,7 @@ use crate::inputspace::fvo::{synthesize, FvoConfig};
 use crate::nn::{Classifier, Network};
 use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 use crate::rng::{derive_seed, stream, unit_rng};
+use crate::stats::bootstrap::Interval;
 use crate::stats::decay::DecayLaw;
 
 /// Pair kinds of the study.
@@ -582,14 +585,53 @@ fn pair_kinds(s: &SliceSummary) -> Vec<String> {
 type KPoints = (Vec<(f64, f64, f64)>, Vec<(f64, f64)>);
 
 /// `(k, estimate)` points and their intervals from a group's per-k values.
-fn k_interval(
-    g: &GroupSummary,
-    f: &dyn Fn(&crate::bridge::study::GroupAtK) -> Option<crate::stats::bootstrap::Interval>,
-) -> KPoints {
+fn k_interval(g: &GroupSummary, f: &dyn Fn(&GroupAtK) -> Option<Interval>) -> KPoints {
     g.by_k
         .iter()
         .filter_map(|(&k, at)| f(at).map(|i| ((k as f64, i.estimate, 0.0), (i.low, i.high))))
         .unzip()
+}
+
+/// One series per model of a per-k interval statistic (empty ones dropped).
+fn model_series(
+    groups: &[&GroupSummary],
+    f: &dyn Fn(&GroupAtK) -> Option<Interval>,
+) -> Vec<KSeries> {
+    groups
+        .iter()
+        .map(|g| {
+            let (points, iv) = k_interval(g, f);
+            KSeries {
+                label: short(&g.model),
+                points,
+                intervals: Some(iv),
+            }
+        })
+        .filter(|x| !x.points.is_empty())
+        .collect()
+}
+
+/// The i.i.d. pinned null's mean per k as a dashed reference (the same grid
+/// for every pair, so the first group's).
+fn null_reference(
+    groups: &[&GroupSummary],
+    label: &str,
+    f: fn(&GroupAtK) -> Option<MeanSe>,
+) -> Reference {
+    Reference {
+        label: label.into(),
+        points: groups
+            .first()
+            .map(|g| {
+                g.by_k
+                    .iter()
+                    .filter_map(|(&k, a)| f(a).map(|m| (k as f64, m.mean)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        dashed: true,
+        color_of_series: None,
+    }
 }
 
 /// Draws per pair kind: `p_span_KIND` (mean first-span fraction of the
@@ -626,30 +668,10 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
             dashed: false,
             color_of_series: None,
         };
-        let mut series = Vec::new();
-        for g in &groups {
-            let (points, iv) = k_interval(g, &|a| a.p_span);
-            series.push(KSeries {
-                label: short(&g.model),
-                points,
-                intervals: Some(iv),
-            });
-        }
-        series.retain(|x| !x.points.is_empty());
-        let null = Reference {
-            label: "i.i.d. pinned null (same grid)".into(),
-            points: groups
-                .first()
-                .map(|g| {
-                    g.by_k
-                        .iter()
-                        .filter_map(|(&k, a)| a.p_span_null_iid.map(|m| (k as f64, m.mean)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            dashed: true,
-            color_of_series: None,
-        };
+        let series = model_series(&groups, &|a| a.p_span);
+        let null = null_reference(&groups, "i.i.d. pinned null (same grid)", |a| {
+            a.p_span_null_iid
+        });
         let side = groups
             .first()
             .and_then(|g| g.by_k.values().next())
@@ -669,22 +691,11 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
             (
                 "p_span_vs_surrogate",
                 "IAAFT surrogate",
-                (|a: &crate::bridge::study::GroupAtK| a.span_ratio_surrogate)
-                    as fn(
-                        &crate::bridge::study::GroupAtK,
-                    ) -> Option<crate::stats::bootstrap::Interval>,
+                (|a: &GroupAtK| a.span_ratio_surrogate) as fn(&GroupAtK) -> Option<Interval>,
             ),
             ("p_span_vs_iid", "i.i.d. pinned null", |a| a.span_ratio_iid),
         ] {
-            let mut series = Vec::new();
-            for g in &groups {
-                let (points, iv) = k_interval(g, &f);
-                series.push(KSeries {
-                    label: short(&g.model),
-                    points,
-                    intervals: Some(iv),
-                });
-            }
+            let mut series = model_series(&groups, &f);
             series.retain(|x| x.points.len() > 1);
             let one = Reference {
                 label: format!("real = {what}"),
@@ -728,7 +739,13 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
                 None => None,
             };
             if let Some(f) = fit {
-                let ks: Vec<f64> = g.by_k.keys().map(|&k| k as f64).collect();
+                // Drawn over the fitted points only (median g > 0).
+                let ks: Vec<f64> = g
+                    .by_k
+                    .iter()
+                    .filter(|(_, a)| a.gap_fraction.is_some_and(|i| i.estimate > 0.0))
+                    .map(|(&k, _)| k as f64)
+                    .collect();
                 refs.push(Reference {
                     label: format!(
                         "{} fit: {}",
@@ -766,30 +783,8 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         written.extend([a, b]);
         // Pinned p*(k) against the i.i.d. null (the surrogate's is in the
         // report).
-        let mut series = Vec::new();
-        for g in &groups {
-            let (points, iv) = k_interval(g, &|a| a.p_star_pinned);
-            series.push(KSeries {
-                label: short(&g.model),
-                points,
-                intervals: Some(iv),
-            });
-        }
-        series.retain(|x| !x.points.is_empty());
-        let null = Reference {
-            label: "i.i.d. pinned null".into(),
-            points: groups
-                .first()
-                .map(|g| {
-                    g.by_k
-                        .iter()
-                        .filter_map(|(&k, a)| a.p_star_null.map(|m| (k as f64, m.mean)))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            dashed: true,
-            color_of_series: None,
-        };
+        let series = model_series(&groups, &|a| a.p_star_pinned);
+        let null = null_reference(&groups, "i.i.d. pinned null", |a| a.p_star_null);
         let fig = KSeriesFigure {
             title: format!("{kind}: join fraction with A and C occupied first"),
             x_label: "slice dimension k".into(),
@@ -804,7 +799,7 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-fn fmt_iv(i: Option<crate::stats::bootstrap::Interval>, sci: bool) -> String {
+fn fmt_iv(i: Option<Interval>, sci: bool) -> String {
     match i {
         Some(i) if i.estimate.is_finite() => {
             if sci {
@@ -817,7 +812,7 @@ fn fmt_iv(i: Option<crate::stats::bootstrap::Interval>, sci: bool) -> String {
     }
 }
 
-fn fmt_se(m: Option<crate::bridge::study::MeanSe>) -> String {
+fn fmt_se(m: Option<MeanSe>) -> String {
     m.map_or("–".into(), |m| format!("{:.3} ± {:.3}", m.mean, m.stderr))
 }
 
