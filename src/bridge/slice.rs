@@ -230,7 +230,7 @@ impl Slice {
                     .collect()
             })
             .collect();
-        Self::build(a, c, grid, &dirs, DirectionKind::Random, seed)
+        Self::from_frame(a, c, grid, &dirs, DirectionKind::Random, seed)
     }
 
     /// A slice whose axes `1..k` are the given vectors, orthonormalised
@@ -242,24 +242,13 @@ impl Slice {
         directions: &[Vec<f32>],
         kind: DirectionKind,
     ) -> Result<Self> {
-        Self::build(a, c, grid, directions, kind, 0)
+        Self::from_frame(a, c, grid, directions, kind, 0)
     }
 
     /// A slice whose axes `1..k` are the first `k − 1` of a pair's frame of
     /// `directions` (orthonormalised in order, so slices of one frame nest);
     /// `kind` and `seed` are recorded.
     pub fn from_frame(
-        a: &[f32],
-        c: &[f32],
-        grid: &GridSpec,
-        directions: &[Vec<f32>],
-        kind: DirectionKind,
-        seed: u64,
-    ) -> Result<Self> {
-        Self::build(a, c, grid, directions, kind, seed)
-    }
-
-    fn build(
         a: &[f32],
         c: &[f32],
         grid: &GridSpec,
