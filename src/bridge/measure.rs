@@ -325,7 +325,7 @@ impl SlicePlan {
 
 /// One slice's measurement: a flat, serialisable row (`slices.csv`, and the
 /// JSON of `ismc slice --json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SliceRecord {
     /// Model spec.
     pub model: String,

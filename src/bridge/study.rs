@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::certify::SearchOrder;
-use super::measure::{Method, SlicePlan, SliceRecord};
+use super::measure::{gap_fraction, Method, SlicePlan, SliceRecord};
 use super::slice::DirectionKind;
 use super::surrogate::SurrogateOptions;
 use crate::error::{Error, Result};
@@ -349,10 +349,11 @@ pub struct GroupAtK {
     pub p_star_null: Option<MeanSe>,
     /// The surrogates' pinned join fraction, 95 % interval of the median.
     pub p_star_surrogate: Option<Interval>,
-    /// Median gap fraction `g(k)` (from the upper bound of `ℓ*`) over the
-    /// pairs above the gap floor, 95 % interval; `n` counts them.
+    /// Median gap fraction `g(k)` (from the nested upper bound of `ℓ*`, see
+    /// [`nested_bounds`]) over the pairs above the gap floor, 95 % interval;
+    /// `n` counts them.
     pub gap_fraction: Option<Interval>,
-    /// The same from the lower bound of `ℓ*`.
+    /// The same from the nested lower bound of `ℓ*`.
     pub gap_fraction_lower: Option<Interval>,
     /// Median upper bound of `ℓ*` over all pairs.
     pub barrier_upper: Option<Interval>,
@@ -432,6 +433,56 @@ pub fn lattice_pc_site(k: usize) -> f64 {
         .unwrap_or_else(|| crate::scaling::literature::series(k, Kind::Site))
 }
 
+/// Tightens each pair's barrier bounds by nesting: slice `k` contains every
+/// slice of smaller `k` of the same frame and side, so
+/// `ℓ*(k) ≤ min_{k' ≤ k} upper(k')` and `ℓ*(k) ≥ max_{k'' ≥ k} lower(k'')`.
+///
+/// A lazy slice (goal-first search or certification) whose evaluation
+/// budget runs out brackets `ℓ*` loosely; an exact dense slice of smaller
+/// `k` can then bound it better from above. Returns copies of `records`
+/// with `barrier_upper`, `barrier_lower`, `gap_fraction` and
+/// `gap_fraction_lower` tightened; every other field is kept. The records of
+/// one (model, pair kind, pair, side) must come from one frame, as in the
+/// study (the frame is drawn once per pair, independent of `k`).
+pub fn nested_bounds(records: &[SliceRecord]) -> Vec<SliceRecord> {
+    type PairKey<'a> = (&'a str, &'a str, usize, usize);
+    let mut by_pair: BTreeMap<PairKey, Vec<usize>> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        by_pair
+            .entry((&r.model, &r.pair_kind, r.pair, r.side))
+            .or_default()
+            .push(i);
+    }
+    let mut out = records.to_vec();
+    for idx in by_pair.values_mut() {
+        idx.sort_by_key(|&i| records[i].k);
+        let mut upper = f32::INFINITY;
+        for &i in idx.iter() {
+            if records[i].barrier_upper.is_finite() {
+                upper = upper.min(records[i].barrier_upper);
+            }
+            if upper.is_finite() {
+                out[i].barrier_upper = upper;
+            }
+        }
+        let mut lower = f32::NEG_INFINITY;
+        for &i in idx.iter().rev() {
+            if records[i].barrier_lower.is_finite() {
+                lower = lower.max(records[i].barrier_lower);
+            }
+            if lower.is_finite() {
+                out[i].barrier_lower = lower;
+            }
+        }
+        for &i in idx.iter() {
+            let r = &mut out[i];
+            r.gap_fraction = gap_fraction(r.barrier_upper, r.tau0, r.linear_barrier);
+            r.gap_fraction_lower = gap_fraction(r.barrier_lower, r.tau0, r.linear_barrier);
+        }
+    }
+    out
+}
+
 /// Whether a record's pair enters the gap statistics.
 pub fn above_floor(r: &SliceRecord, floor: f64) -> bool {
     let tau0 = f64::from(r.tau0);
@@ -475,7 +526,9 @@ fn fss_series(k: usize, by_side: &BTreeMap<usize, Vec<f64>>) -> FssSeries {
 }
 
 /// Summarises the study (order-independent): `records` from the k scan,
-/// `fss` from the scaling scan, `pairs` the pairs' path barriers. Bootstrap
+/// `fss` from the scaling scan, `pairs` the pairs' path barriers. Barrier
+/// bounds, gap fractions and the bypass match use the nested bounds of
+/// [`nested_bounds`]; every other observable is the record's own. Bootstrap
 /// seeds derive from `seed` and the group's position in sorted order.
 pub fn summarise(
     records: &[SliceRecord],
@@ -485,8 +538,9 @@ pub fn summarise(
     seed: u64,
 ) -> SliceSummary {
     type Key = (String, String);
+    let records = nested_bounds(records);
     let mut by_group: BTreeMap<Key, Vec<&SliceRecord>> = BTreeMap::new();
-    for r in records {
+    for r in &records {
         by_group
             .entry((r.model.clone(), r.pair_kind.clone()))
             .or_default()
@@ -707,6 +761,47 @@ mod tests {
             ..SliceStudyConfig::quick()
         };
         assert_eq!(name(tiny), "params.slice.surrogates");
+    }
+
+    fn bracket(k: usize, lower: f32, upper: f32) -> SliceRecord {
+        SliceRecord {
+            model: "m".into(),
+            pair_kind: "real_real".into(),
+            k,
+            side: 5,
+            tau0: 1.0,
+            linear_barrier: 3.0,
+            barrier_lower: lower,
+            barrier_upper: upper,
+            ..SliceRecord::default()
+        }
+    }
+
+    #[test]
+    fn nested_bounds_carry_the_exact_small_k_barrier_up_and_lazy_lower_bounds_down() {
+        // k = 6 exact at 2.0; k = 16 bracketed loosely in [1.2, 2.6]; k = 8
+        // bracketed in [1.5, 2.2]: ℓ*(16) ≤ ℓ*(8) ≤ ℓ*(6) = 2.0, and
+        // ℓ*(6) ≥ ℓ*(8) ≥ 1.5.
+        let recs = vec![
+            bracket(16, 1.2, 2.6),
+            bracket(6, 2.0, 2.0),
+            bracket(8, 1.5, 2.2),
+        ];
+        let t = nested_bounds(&recs);
+        let at = |k: usize| t.iter().find(|r| r.k == k).unwrap();
+        assert_eq!((at(6).barrier_lower, at(6).barrier_upper), (2.0, 2.0));
+        assert_eq!((at(8).barrier_lower, at(8).barrier_upper), (1.5, 2.0));
+        assert_eq!((at(16).barrier_lower, at(16).barrier_upper), (1.2, 2.0));
+        assert_eq!(at(16).gap_fraction, Some(0.5));
+        assert_eq!(
+            at(16).gap_fraction_lower,
+            Some((f64::from(1.2f32) - 1.0) / 2.0)
+        );
+        // Another pair's records are not mixed in.
+        let mut other = bracket(6, 0.5, 0.5);
+        other.pair = 1;
+        let t = nested_bounds(&[bracket(16, 1.2, 2.6), other]);
+        assert_eq!(t[0].barrier_upper, 2.6);
     }
 
     #[test]
