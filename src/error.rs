@@ -75,9 +75,117 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// An error from the neural-network layer.
-    #[error(transparent)]
-    Nn(#[from] crate::nn::NnError),
+    /// An error reported by candle inside a computation.
+    #[error("tensor operation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// A weights or data file exists but cannot be decoded (truncated,
+    /// corrupt, unsupported format).
+    #[error("{}: corrupt or unsupported file: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tensor's shape does not fit the architecture.
+    #[error("tensor `{tensor}` has shape {found:?} but the architecture needs {expected:?}")]
+    ShapeMismatch {
+        /// The tensor's name, e.g. `conv1.weight`.
+        tensor: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+        /// The shape found in the file.
+        found: Vec<usize>,
+    },
+    /// The architecture needs a tensor that the weights do not contain.
+    #[error("weights lack tensor `{tensor}` (shape {expected:?}) that the architecture needs")]
+    MissingTensor {
+        /// The tensor's name.
+        tensor: String,
+        /// The shape the architecture needs.
+        expected: Vec<usize>,
+    },
+    /// A data file holds a different number of bytes or items than expected.
+    #[error("{}: expected {expected} {unit}, found {found}", path.display())]
+    DataLength {
+        /// The file.
+        path: PathBuf,
+        /// What was counted (`bytes`, `images`, `values`, …).
+        unit: &'static str,
+        /// The expected count.
+        expected: usize,
+        /// The count found.
+        found: usize,
+    },
+    /// A file's sha256 differs from the manifest.
+    #[error("{}: sha256 is {found}, expected {expected}", path.display())]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The sha256 recorded in the manifest.
+        expected: String,
+        /// The sha256 of the file's bytes.
+        found: String,
+    },
+    /// An input holds NaN or an infinite value.
+    #[error("{what} holds a non-finite value ({value}) at flat index {index}")]
+    NonFinite {
+        /// Which input (e.g. `input batch`).
+        what: String,
+        /// Flat index of the first offending value.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
+    /// An input batch has the wrong shape for the model.
+    #[error(
+        "{what} has shape {found:?} but the model needs [n, {}]",
+        fmt_dims(expected)
+    )]
+    InputShape {
+        /// Which input.
+        what: String,
+        /// The per-item shape the model needs.
+        expected: Vec<usize>,
+        /// The batch shape supplied.
+        found: Vec<usize>,
+    },
+    /// A target class is outside `0..classes`.
+    #[error("target class {target} at position {index} is outside 0..{classes}")]
+    TargetOutOfRange {
+        /// Position in the batch.
+        index: usize,
+        /// The class given.
+        target: usize,
+        /// Number of classes of the model.
+        classes: usize,
+    },
+    /// A name (model, data set, architecture, asset) is not known.
+    #[error("unknown {kind} `{name}`; known: {}", known.join(", "))]
+    UnknownName {
+        /// What kind of name.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+    /// An asset is known but not present locally.
+    #[error("asset `{name}` is not present at {}; run `ismc assets fetch {name}`", path.display())]
+    AssetMissing {
+        /// The asset's name.
+        name: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// An external client (npm, pip, apt-get, tar) failed.
+    #[error("`{command}` failed: {reason}")]
+    Tool {
+        /// The command line.
+        command: String,
+        /// Its error output or status.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -102,15 +210,22 @@ impl Error {
         }
     }
 
+    /// Shorthand for [`Error::Corrupt`].
+    pub fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// Whether the error is caused by the user's input (bad parameter, file,
     /// size or budget) rather than by a failure inside ismc. The CLI exits with
     /// code 2 for user errors.
     pub fn is_user_error(&self) -> bool {
-        match self {
-            Error::Numerical { .. } | Error::Plot { .. } => false,
-            Error::Nn(e) => e.is_user_error(),
-            _ => true,
-        }
+        !matches!(
+            self,
+            Error::Numerical { .. } | Error::Plot { .. } | Error::Candle(_) | Error::Tool { .. }
+        )
     }
 }
 
@@ -133,6 +248,25 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
+fn fmt_dims(d: &[usize]) -> String {
+    d.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rejects NaN and infinite values in `values`, naming `what`.
+pub fn check_finite(what: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFinite {
+            what: what.to_string(),
+            index,
+            value: values[index],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +286,25 @@ mod tests {
             "invalid dim = 0: expected an integer in 1..=16"
         );
         assert!(e.is_user_error());
+    }
+
+    #[test]
+    fn user_errors_are_classified() {
+        let e = Error::ShapeMismatch {
+            tensor: "conv1.weight".into(),
+            expected: vec![32, 1, 3, 3],
+            found: vec![16, 1, 3, 3],
+        };
+        assert!(e.is_user_error());
+        let msg = e.to_string();
+        assert!(
+            msg.contains("conv1.weight")
+                && msg.contains("[32, 1, 3, 3]")
+                && msg.contains("[16, 1, 3, 3]")
+        );
+        assert!(!Error::Candle(candle_core::Error::Msg("x".into())).is_user_error());
+        assert!(check_finite("x", &[0.0, 1.0]).is_ok());
+        let e = check_finite("x", &[0.0, f32::NAN]).unwrap_err();
+        assert!(matches!(e, Error::NonFinite { index: 1, .. }) && e.is_user_error());
     }
 }

@@ -45,11 +45,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assets;
 pub mod atomic;
 pub mod bridge;
 pub mod data;
 pub mod error;
 pub mod experiment;
+pub mod fetch;
 pub mod inputspace;
 pub mod lattice;
 pub mod memory;

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use ismc::data::asset::cache_dir;
+use ismc::assets::cache_dir;
 use ismc::data::photos;
 use ismc::nn::zoo;
 use serde_json::Value;

@@ -118,7 +118,7 @@ fn bad_weights_files_exit_with_code_2() {
 #[test]
 fn data_of_the_wrong_length_exits_with_code_2() {
     let dir = tempfile::tempdir().unwrap();
-    let src = ismc::data::asset::bundled_dir();
+    let src = ismc::assets::bundled_dir();
     for f in [
         ismc::data::mnist::IMAGES_FILE,
         ismc::data::mnist::LABELS_FILE,
@@ -160,20 +160,20 @@ fn non_finite_inputs_are_user_errors() {
         let e = model.logits(&x).unwrap_err();
         assert!(e.is_user_error(), "{e}");
         assert!(
-            matches!(e, ismc::nn::NnError::NonFinite { index: 900, .. }),
+            matches!(e, ismc::Error::NonFinite { index: 900, .. }),
             "{e}"
         );
         assert!(model.loss_and_input_grad(&x, &[0, 1]).is_err());
-        assert!(ismc::Error::from(e).is_user_error());
+        assert!(e.is_user_error());
     }
     let x = Tensor::zeros((2, 1, 27, 28), DType::F32, &Device::Cpu).unwrap();
     assert!(matches!(
         model.logits(&x).unwrap_err(),
-        ismc::nn::NnError::InputShape { .. }
+        ismc::Error::InputShape { .. }
     ));
     let x = Tensor::zeros((2, 1, 28, 28), DType::F32, &Device::Cpu).unwrap();
     assert!(matches!(
         model.loss(&x, &[0, 10]).unwrap_err(),
-        ismc::nn::NnError::TargetOutOfRange { .. }
+        ismc::Error::TargetOutOfRange { .. }
     ));
 }

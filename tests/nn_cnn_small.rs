@@ -12,10 +12,11 @@ mod common;
 
 use assert_cmd::Command;
 use candle_core::{DType, Device, Tensor};
-use ismc::data::asset::cache_dir;
+use ismc::assets::cache_dir;
 use ismc::nn::classifier::arch_from_metadata;
 use ismc::nn::weights::read_any;
-use ismc::nn::{zoo, Classifier, Network, NnError};
+use ismc::nn::{zoo, Classifier, Network};
+use ismc::Error;
 
 const MODEL: &str = "mnist-cnn-small";
 /// Largest allowed |logit − reference| of the f32 network. The logits
@@ -58,7 +59,7 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    let p = ismc::data::asset::bundled_dir().join("fixtures/cnn_small_reference_logits.json");
+    let p = ismc::assets::bundled_dir().join("fixtures/cnn_small_reference_logits.json");
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -268,7 +269,7 @@ fn a_wrong_shape_or_a_truncated_file_is_a_user_error() {
     ismc::nn::weights::write_safetensors(&bad, &tensors, &meta).unwrap();
     let e = Network::load(&bad, None).unwrap_err();
     assert!(
-        matches!(&e, NnError::ShapeMismatch { tensor, expected, found }
+        matches!(&e, Error::ShapeMismatch { tensor, expected, found }
             if tensor == "fc_layers.0.weight" && expected == &[256, 1152] && found == &[256, 1024]),
         "{e}"
     );
@@ -287,7 +288,7 @@ fn a_wrong_shape_or_a_truncated_file_is_a_user_error() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let e = Network::load(&cut, None).unwrap_err();
     assert!(
-        matches!(e, NnError::Corrupt { .. }) && e.is_user_error(),
+        matches!(e, Error::Corrupt { .. }) && e.is_user_error(),
         "{e}"
     );
 }

@@ -15,11 +15,12 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use candle_core::{DType, Device, Tensor};
-use ismc::data::asset::cache_dir;
+use ismc::assets::cache_dir;
 use ismc::data::photos::{self, Image};
 use ismc::nn::classifier::arch_from_metadata;
 use ismc::nn::weights::read_any;
-use ismc::nn::{zoo, Classifier, Network, NnError};
+use ismc::nn::{zoo, Classifier, Network};
+use ismc::Error;
 
 /// Largest allowed |logit − reference| of the f32 networks. The logits
 /// reach 37 (SqueezeNet) and 11 (EfficientNet); 1e-4 absolute is a few
@@ -81,7 +82,7 @@ struct Reference {
 }
 
 fn reference() -> Reference {
-    let p = ismc::data::asset::bundled_dir().join("fixtures/imagenet_reference_logits.json");
+    let p = ismc::assets::bundled_dir().join("fixtures/imagenet_reference_logits.json");
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
@@ -361,7 +362,7 @@ fn a_tensor_of_the_wrong_shape_is_named_with_both_shapes() {
     ismc::nn::weights::write_safetensors(&bad, &tensors, &meta).unwrap();
     let e = Network::load(&bad, None).unwrap_err();
     assert!(
-        matches!(&e, NnError::ShapeMismatch { tensor, expected, found }
+        matches!(&e, Error::ShapeMismatch { tensor, expected, found }
             if tensor == "fire2.squeeze1x1.weight" && expected == &[16, 64, 1, 1] && found == &[16, 32, 1, 1]),
         "{e}"
     );

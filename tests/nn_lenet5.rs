@@ -44,7 +44,7 @@ struct Reference {
 
 #[test]
 fn logits_match_independent_numpy_forward_pass() {
-    let path = ismc::data::asset::bundled_dir().join("fixtures/lenet5_reference_logits.json");
+    let path = ismc::assets::bundled_dir().join("fixtures/lenet5_reference_logits.json");
     let reference: Reference = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let data = ismc::data::load("mnist").unwrap();
     for (i, &idx) in reference.indices.iter().enumerate() {

@@ -438,7 +438,7 @@ const LOGIT_TOL: f64 = 1e-4;
 
 #[test]
 fn logits_match_independent_numpy_forward_pass() {
-    let path = ismc::data::asset::bundled_dir().join("fixtures/resnet18_reference_logits.json");
+    let path = ismc::assets::bundled_dir().join("fixtures/resnet18_reference_logits.json");
     let reference: HashMap<String, ReferenceCase> =
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let cases = reference_cases();

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use ismc::data::asset::{bundled_dir, Manifest};
+use ismc::assets::{bundled_dir, Manifest};
 use ismc::nn::weights::{read_any, torch_legacy};
-use ismc::nn::NnError;
+use ismc::Error;
 
 #[test]
 fn legacy_reader_matches_python_written_checkpoint() {
@@ -48,7 +48,7 @@ fn every_truncation_of_a_legacy_checkpoint_is_a_user_error() {
     for cut in (0..bytes.len()).step_by(7) {
         let e = torch_legacy::parse(&bytes[..cut], Path::new("t.pt")).unwrap_err();
         assert!(
-            e.is_user_error() && matches!(e, NnError::Corrupt { .. }),
+            e.is_user_error() && matches!(e, Error::Corrupt { .. }),
             "cut {cut}: {e}"
         );
     }

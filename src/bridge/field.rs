@@ -116,11 +116,11 @@ pub fn loss_blocked<C: Classifier + ?Sized>(model: &C, xs: &[f32], class: u32) -
     let item_len = model.spec().item_len();
     let n = xs.len() / item_len.max(1);
     if n == 0 || n * item_len != xs.len() {
-        return Ok(model.loss_flat(xs, &[class], EVAL_BLOCK)?);
+        return model.loss_flat(xs, &[class], EVAL_BLOCK);
     }
     let padded_n = n.div_ceil(EVAL_BLOCK) * EVAL_BLOCK;
     if padded_n == n {
-        return Ok(model.loss_flat(xs, &[class], EVAL_BLOCK)?);
+        return model.loss_flat(xs, &[class], EVAL_BLOCK);
     }
     let mut padded = Vec::with_capacity(padded_n * item_len);
     padded.extend_from_slice(xs);

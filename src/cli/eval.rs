@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use ismc::nn::arch::Arch;
-use ismc::nn::{eval::evaluate, zoo, Network, NnResult};
+use ismc::nn::{eval::evaluate, zoo, Network};
 use ismc::progress::Bar;
 
 /// Arguments of `ismc eval`.
@@ -34,29 +34,15 @@ pub struct EvalArgs {
     pub json: bool,
 }
 
-/// Converts a network-layer result into the library's error type.
-pub fn nn<T>(r: NnResult<T>) -> Result<T, ismc::Error> {
-    r.map_err(ismc::Error::from)
-}
-
-/// Wraps a bare [`ismc::nn::NnError`] inside `anyhow` into [`ismc::Error`]
-/// so that the exit code reflects whether the user is at fault.
-pub fn lift(e: anyhow::Error) -> anyhow::Error {
-    match e.downcast::<ismc::nn::NnError>() {
-        Ok(nn) => ismc::Error::from(nn).into(),
-        Err(e) => e,
-    }
-}
-
 /// Resolves `--arch` for inputs of `item_shape` with `classes` classes.
 pub fn parse_arch(s: &str, item_shape: &[usize], classes: usize) -> Result<Arch, ismc::Error> {
     if s.trim_start().starts_with('{') {
         let a: Arch = serde_json::from_str(s)
             .map_err(|e| ismc::Error::invalid("--arch", s, e.to_string()))?;
-        nn(a.validate())?;
+        a.validate()?;
         Ok(a)
     } else {
-        nn(Arch::from_name(s, item_shape, classes))
+        Arch::from_name(s, item_shape, classes)
     }
 }
 
@@ -67,14 +53,14 @@ pub fn load_model(
     data: &ismc::data::Dataset,
 ) -> Result<Network, ismc::Error> {
     if zoo::is_name(model) {
-        return nn(zoo::load_named(model));
+        return zoo::load_named(model);
     }
     if zoo::fetched_entry(model).is_some() {
-        return nn(zoo::load_fetched(model));
+        return zoo::load_fetched(model);
     }
     let path = Path::new(model);
     if !path.exists() {
-        return Err(ismc::Error::from(ismc::nn::NnError::UnknownName {
+        return Err(ismc::Error::UnknownName {
             kind: "model (not a bundled or fetched name nor an existing file)",
             name: model.into(),
             known: zoo::BUNDLED
@@ -82,20 +68,20 @@ pub fn load_model(
                 .chain(zoo::FETCHED.iter())
                 .map(|e| e.name.to_string())
                 .collect(),
-        }));
+        });
     }
     let arch = arch
         .map(|a| parse_arch(a, data.item_shape(), data.classes()))
         .transpose()?;
-    nn(Network::load(path, arch))
+    Network::load(path, arch)
 }
 
 /// Runs `ismc eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let data = nn(ismc::data::load(&args.data))?;
+    let data = ismc::data::load(&args.data)?;
     let model = load_model(&args.model, args.arch.as_deref(), &data)?;
     let bar = Bar::new(data.len() as u64, "eval");
-    let report = nn(evaluate(&model, &data, args.batch, &bar))?;
+    let report = evaluate(&model, &data, args.batch, &bar)?;
     bar.finish();
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

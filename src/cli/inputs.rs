@@ -14,8 +14,6 @@ use ismc::nn::{Classifier, Network};
 use ndarray::ArrayD;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
-use super::eval::nn;
-
 /// One input as the user named it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InputRef {
@@ -195,18 +193,14 @@ pub fn write_inputs_npy(
 /// keeps its own shape (e.g. an ImageNet model with `.npy` inputs), and
 /// [`resolve`] refuses indices into a data set of another shape.
 pub fn load_model_and_data(model: &str, data: &str) -> Result<(Network, Dataset), ismc::Error> {
-    let data = nn(ismc::data::load(data))?;
-    let net = nn(ismc::nn::zoo::load_spec(
-        model,
-        data.item_shape(),
-        data.classes(),
-    ))?;
+    let data = ismc::data::load(data)?;
+    let net = ismc::nn::zoo::load_spec(model, data.item_shape(), data.classes())?;
     Ok((net, data))
 }
 
 /// The model's predicted class of one input.
 pub fn predicted_class(model: &Network, x: &[f32]) -> Result<u32, ismc::Error> {
-    let logits = nn(model.logits_flat(x, 1))?;
+    let logits = model.logits_flat(x, 1)?;
     Ok(argmax(&logits) as u32)
 }
 

@@ -22,7 +22,6 @@ use ismc::inputspace::path::{loss_along, Path};
 use ismc::nn::{Classifier, Network};
 use serde_json::json;
 
-use super::eval::nn;
 use super::inputs::{
     load_model_and_data, pair_class, predicted_class, resolve, write_inputs_npy, Input, InputRef,
     PairRef,
@@ -366,9 +365,8 @@ pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let stop = |t: &Input, y: u32| -> anyhow::Result<f32> {
-        Ok(nn(model.loss_flat(&t.values, &[y], 1))?[0])
-    };
+    let stop =
+        |t: &Input, y: u32| -> anyhow::Result<f32> { Ok(model.loss_flat(&t.values, &[y], 1)?[0]) };
     let (adv, iterations) = match args.method {
         AttackMethod::Paper | AttackMethod::Adaptive => {
             let t = target.as_ref().expect("checked above");
@@ -417,8 +415,8 @@ pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
     };
     let predicted = predicted_class(&model, &adv)?;
     let loss_class = class.unwrap_or(source_class);
-    let before = nn(model.loss_flat(&source.values, &[loss_class], 1))?[0];
-    let after = nn(model.loss_flat(&adv, &[loss_class], 1))?[0];
+    let before = model.loss_flat(&source.values, &[loss_class], 1)?[0];
+    let after = model.loss_flat(&adv, &[loss_class], 1)?[0];
     let linf = adv
         .iter()
         .zip(&source.values)

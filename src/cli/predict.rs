@@ -7,8 +7,6 @@ use ismc::data::{imagenet_classes, photos};
 use ismc::nn::{zoo, Classifier};
 use serde::Serialize;
 
-use super::eval::nn;
-
 /// Arguments of `ismc predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -82,13 +80,13 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
     if args.top == 0 {
         return Err(ismc::Error::invalid("--top", 0, "expected at least 1").into());
     }
-    let model = nn(zoo::load_spec(&args.model, &[1, 28, 28], 10))?;
+    let model = zoo::load_spec(&args.model, &[1, 28, 28], 10)?;
     let spec = model.spec().clone();
     let names = class_names(spec.classes);
     let mut out = Vec::with_capacity(args.images.len());
     for arg in &args.images {
-        let path = nn(photos::resolve(arg))?;
-        let x = nn(photos::input_for(&path, &spec.item_shape))?;
+        let path = photos::resolve(arg)?;
+        let x = photos::input_for(&path, &spec.item_shape)?;
         if let Some(dir) = &args.save_npy {
             std::fs::create_dir_all(dir).map_err(|e| ismc::Error::Io {
                 path: dir.clone(),
@@ -106,7 +104,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
         let mut shape = vec![1];
         shape.extend_from_slice(&spec.item_shape);
         let t = candle_core::Tensor::from_vec(x, shape, &candle_core::Device::Cpu)?;
-        let logits: Vec<f32> = nn(model.logits(&t))?.flatten_all()?.to_vec1()?;
+        let logits: Vec<f32> = model.logits(&t)?.flatten_all()?.to_vec1()?;
         let p = softmax(&logits);
         let mut order: Vec<usize> = (0..logits.len()).collect();
         // Highest logit first; ties by class index.

@@ -501,7 +501,7 @@ fn write_graph(
 }
 
 fn build(a: &SliceArgs) -> anyhow::Result<(Network, Slice, u32)> {
-    let data = ismc::data::load(&a.data).map_err(ismc::Error::from)?;
+    let data = ismc::data::load(&a.data)?;
     for (name, i) in [("--a", a.a), ("--c", a.c)] {
         if i >= data.len() {
             return Err(ismc::Error::invalid(
@@ -527,8 +527,7 @@ fn build(a: &SliceArgs) -> anyhow::Result<(Network, Slice, u32)> {
             .into())
         }
     };
-    let model = ismc::nn::zoo::load_spec(&a.model, data.item_shape(), data.classes())
-        .map_err(ismc::Error::from)?;
+    let model = ismc::nn::zoo::load_spec(&a.model, data.item_shape(), data.classes())?;
     if class as usize >= data.classes() {
         return Err(ismc::Error::invalid("--class", class, "class id out of range").into());
     }

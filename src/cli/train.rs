@@ -8,7 +8,7 @@ use ismc::nn::init::Init;
 use ismc::nn::train::{train, OptimizerKind, TrainConfig};
 use ismc::progress::Bar;
 
-use super::eval::{nn, parse_arch};
+use super::eval::parse_arch;
 
 /// Arguments of `ismc train`.
 #[derive(Debug, Args)]
@@ -66,8 +66,8 @@ pub struct TrainArgs {
 /// Runs `ismc train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let (train_set, test_set) =
-        nn(ismc::data::train_test(&args.data, args.seed)).map_err(|e| match e {
-            ismc::Error::Nn(ismc::nn::NnError::UnknownName { name, .. }) => {
+        ismc::data::train_test(&args.data, args.seed).map_err(|e| match e {
+            ismc::Error::UnknownName { name, .. } => {
                 ismc::Error::invalid("--data", name, "expected mnist or fashion-mnist")
             }
             e => e,
@@ -78,7 +78,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "sgd" => OptimizerKind::Sgd,
         o => return Err(ismc::Error::invalid("--optimizer", o, "expected adamw or sgd").into()),
     };
-    let init: Init = nn(args.init.parse())?;
+    let init: Init = args.init.parse()?;
     // The architecture's recipe, with every flag given overriding it.
     let recipe = TrainConfig::for_arch(arch, args.seed);
     let cfg = TrainConfig {
@@ -95,7 +95,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         ..recipe
     };
     let bar = Bar::new(0, "train");
-    let log = nn(train(&cfg, &train_set, &test_set, &args.out, &bar))?;
+    let log = train(&cfg, &train_set, &test_set, &args.out, &bar)?;
     bar.finish();
     for e in &log.epochs {
         println!(

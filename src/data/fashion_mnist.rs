@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use super::asset::cache_dir;
 use super::idx::IdxU8;
 use super::{decode_div255, Dataset};
-use crate::nn::{NnError, NnResult};
+use crate::assets::cache_dir;
+use crate::error::{Error, Result};
 
 /// Directory of the files inside the cache.
 pub const DIR: &str = "fashion-mnist";
@@ -54,10 +54,10 @@ pub const FILES: [&str; 4] = [
 ];
 
 /// Loads a split from the cache.
-pub fn load(split: Split) -> NnResult<Dataset> {
+pub fn load(split: Split) -> Result<Dataset> {
     let dir = cache_dir().join(DIR);
     if !dir.join(FILES[0]).exists() {
-        return Err(NnError::AssetMissing {
+        return Err(Error::AssetMissing {
             name: "fashion-mnist".into(),
             path: dir,
         });
@@ -66,14 +66,14 @@ pub fn load(split: Split) -> NnResult<Dataset> {
 }
 
 /// Loads a split from `dir`, checking dimensions.
-pub fn load_from(dir: &Path, split: Split) -> NnResult<Dataset> {
+pub fn load_from(dir: &Path, split: Split) -> Result<Dataset> {
     let (prefix, len) = split.prefix_and_len();
     let ip = dir.join(format!("{prefix}-images-idx3-ubyte.gz"));
     let lp = dir.join(format!("{prefix}-labels-idx1-ubyte.gz"));
     let images = IdxU8::read(&ip)?;
     let labels = IdxU8::read(&lp)?;
     if images.dims != [len, 28, 28] {
-        return Err(NnError::DataLength {
+        return Err(Error::DataLength {
             path: ip,
             unit: "images of 28x28",
             expected: len,
@@ -81,7 +81,7 @@ pub fn load_from(dir: &Path, split: Split) -> NnResult<Dataset> {
         });
     }
     if labels.dims != [len] {
-        return Err(NnError::DataLength {
+        return Err(Error::DataLength {
             path: lp,
             unit: "labels",
             expected: len,

@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use crate::nn::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 const TYPE_U8: u8 = 0x08;
 
@@ -21,9 +21,9 @@ pub struct IdxU8 {
 
 impl IdxU8 {
     /// Parses IDX bytes (not compressed); `path` names the source in errors.
-    pub fn parse(bytes: &[u8], path: &Path) -> NnResult<Self> {
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         if bytes.len() < 4 {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path: path.into(),
                 unit: "header bytes",
                 expected: 4,
@@ -31,7 +31,7 @@ impl IdxU8 {
             });
         }
         if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != TYPE_U8 {
-            return Err(NnError::corrupt(
+            return Err(Error::corrupt(
                 path,
                 format!("not an IDX u8 file (magic {:02x?})", &bytes[..4]),
             ));
@@ -39,7 +39,7 @@ impl IdxU8 {
         let ndim = bytes[3] as usize;
         let header = 4 + 4 * ndim;
         if bytes.len() < header {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path: path.into(),
                 unit: "header bytes",
                 expected: header,
@@ -55,7 +55,7 @@ impl IdxU8 {
         let count: usize = dims.iter().product();
         let body = &bytes[header..];
         if body.len() != count {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path: path.into(),
                 unit: "data bytes",
                 expected: count,
@@ -69,8 +69,8 @@ impl IdxU8 {
     }
 
     /// Reads an IDX file, gunzipping it when its name ends in `.gz`.
-    pub fn read(path: &Path) -> NnResult<Self> {
-        let raw = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+    pub fn read(path: &Path) -> Result<Self> {
+        let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let bytes = if path.extension().is_some_and(|e| e == "gz") {
             gunzip(&raw, path)?
         } else {
@@ -92,11 +92,11 @@ impl IdxU8 {
 }
 
 /// Decompresses gzip bytes; `path` names the source in errors.
-pub fn gunzip(raw: &[u8], path: &Path) -> NnResult<Vec<u8>> {
+pub fn gunzip(raw: &[u8], path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(raw)
         .read_to_end(&mut out)
-        .map_err(|e| NnError::corrupt(path, format!("gzip: {e}")))?;
+        .map_err(|e| Error::corrupt(path, format!("gzip: {e}")))?;
     Ok(out)
 }
 
@@ -129,7 +129,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                NnError::DataLength {
+                Error::DataLength {
                     expected: 6,
                     found: 5,
                     ..

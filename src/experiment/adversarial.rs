@@ -117,9 +117,9 @@ impl AdversarialStudy {
     /// Loads the model and the data and checks the classes.
     pub fn new(params: AdversarialParams) -> Result<Self> {
         params.validate()?;
-        let data = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+        let data = crate::data::load(&params.data).map_err(|e| prefix(e, "params."))?;
         let model = crate::nn::zoo::load_spec(&params.model, data.item_shape(), data.classes())
-            .map_err(|e| prefix(e.into(), "params."))?;
+            .map_err(|e| prefix(e, "params."))?;
         if model.spec().item_shape != data.item_shape() {
             return Err(Error::invalid(
                 "params.model",

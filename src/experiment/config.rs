@@ -273,7 +273,7 @@ impl RunConfig {
             params: &experiment,
         };
         let canonical = serde_json::to_vec(&frame).expect("configs are serialisable");
-        let hash = crate::data::asset::sha256_hex(&canonical);
+        let hash = crate::assets::sha256_hex(&canonical);
         let text = match text {
             Some(t) => t.to_string(),
             None => toml::to_string(&Typed {

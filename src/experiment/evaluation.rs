@@ -100,7 +100,7 @@ fn load_data(name: &str) -> Result<Dataset> {
         Some(seed) => crate::data::train_test("mnist", seed).map(|t| t.1),
         None => crate::data::load(name),
     };
-    d.map_err(|e| prefix(e.into(), "params.data: "))
+    d.map_err(|e| prefix(e, "params.data: "))
 }
 
 /// One unit: a model on a data set.
@@ -204,7 +204,7 @@ impl Experiment for Evaluation {
         let (spec, name) = (&self.params.models[m], &self.params.data[d]);
         let data = load_data(name)?;
         let model = crate::nn::zoo::load_spec(spec, data.item_shape(), data.classes())
-            .map_err(|e| prefix(e.into(), "params.models: "))?;
+            .map_err(|e| prefix(e, "params.models: "))?;
         if model.spec().classes != data.classes() {
             return Err(Error::invalid(
                 "params.models",

@@ -258,7 +258,7 @@ impl SlicePercolation {
         let (data, shape, classes) = match (&params.input_shape, params.classes) {
             (Some(shape), Some(classes)) => (None, shape.clone(), classes),
             _ => {
-                let d = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+                let d = crate::data::load(&params.data).map_err(|e| prefix(e, "params."))?;
                 let (shape, classes) = (d.item_shape().to_vec(), d.classes());
                 (Some(d), shape, classes)
             }
@@ -267,7 +267,7 @@ impl SlicePercolation {
         for m in &params.models {
             models.push(
                 crate::nn::zoo::load_spec(m, &shape, classes)
-                    .map_err(|e| prefix(e.into(), "params.models: "))?,
+                    .map_err(|e| prefix(e, "params.models: "))?,
             );
         }
         if let Some(data) = &data {

@@ -364,19 +364,17 @@ impl Training {
             "mnist" | "fashion-mnist" => crate::data::load(&params.data),
             _ => crate::data::train_test(&params.data, params.seeds[0]).map(|t| t.1),
         }
-        .map_err(|e| prefix(e.into(), "params.data: "))?;
+        .map_err(|e| prefix(e, "params.data: "))?;
         let (item_shape, classes) = (probe.item_shape().to_vec(), probe.classes());
         let mut archs = Vec::new();
         for a in &params.archs {
             let arch = if a.trim_start().starts_with('{') {
                 let arch: Arch = serde_json::from_str(a)
                     .map_err(|e| Error::invalid("params.archs", a, e.to_string()))?;
-                arch.validate()
-                    .map_err(|e| prefix(e.into(), "params.archs: "))?;
+                arch.validate().map_err(|e| prefix(e, "params.archs: "))?;
                 arch
             } else {
-                Arch::from_name(a, &item_shape, classes)
-                    .map_err(|e| prefix(e.into(), "params.archs: "))?
+                Arch::from_name(a, &item_shape, classes).map_err(|e| prefix(e, "params.archs: "))?
             };
             archs.push(arch);
         }

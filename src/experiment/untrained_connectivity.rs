@@ -271,7 +271,7 @@ impl UntrainedConnectivity {
         let (shape, classes) = match (&params.input_shape, params.classes) {
             (Some(s), Some(c)) => (s.clone(), c),
             _ => {
-                let d = crate::data::load(&params.data).map_err(|e| prefix(e.into(), "params."))?;
+                let d = crate::data::load(&params.data).map_err(|e| prefix(e, "params."))?;
                 (
                     params
                         .input_shape
@@ -285,7 +285,7 @@ impl UntrainedConnectivity {
         for m in &params.models {
             models.push(
                 crate::nn::zoo::load_spec(m, &shape, classes)
-                    .map_err(|e| prefix(e.into(), "params.models: "))?,
+                    .map_err(|e| prefix(e, "params.models: "))?,
             );
         }
         Ok(UntrainedConnectivity { params, models })

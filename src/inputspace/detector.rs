@@ -192,11 +192,8 @@ pub fn max_softmax<C: Classifier + ?Sized>(
             shape,
             &candle_core::Device::Cpu,
         )
-        .map_err(crate::nn::NnError::from)?;
-        let logits: Vec<Vec<f32>> = model
-            .logits(&t)?
-            .to_vec2()
-            .map_err(crate::nn::NnError::from)?;
+        .map_err(crate::Error::from)?;
+        let logits: Vec<Vec<f32>> = model.logits(&t)?.to_vec2().map_err(crate::Error::from)?;
         for z in logits {
             let mut arg = 0;
             for (k, &v) in z.iter().enumerate() {

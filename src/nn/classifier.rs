@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::arch::{Arch, BoxedModule, ARCH_METADATA_KEY};
 use super::weights::{self, check_against};
-use super::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// What a classifier takes and returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,13 +53,13 @@ pub trait Classifier: Send + Sync {
     fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor>;
 
     /// Logits `[n, classes]` of a checked batch.
-    fn logits(&self, x: &Tensor) -> NnResult<Tensor> {
+    fn logits(&self, x: &Tensor) -> Result<Tensor> {
         check_batch(self.spec(), x)?;
         Ok(self.forward_unchecked(x)?)
     }
 
     /// Cross-entropy of each input against `targets` (one class per input).
-    fn loss(&self, x: &Tensor, targets: &[u32]) -> NnResult<Vec<f32>> {
+    fn loss(&self, x: &Tensor, targets: &[u32]) -> Result<Vec<f32>> {
         let logits = self.logits(x)?;
         Ok(cross_entropy(&logits, targets)?
             .to_dtype(DType::F32)?
@@ -69,7 +69,7 @@ pub trait Classifier: Send + Sync {
     /// Per-input loss and its gradient with respect to the inputs, batched:
     /// one forward and one backward pass for the whole batch (inputs do not
     /// interact in a frozen network, so d(Σ loss)/dx_i = d loss_i/dx_i).
-    fn loss_and_input_grad(&self, x: &Tensor, targets: &[u32]) -> NnResult<LossGrad> {
+    fn loss_and_input_grad(&self, x: &Tensor, targets: &[u32]) -> Result<LossGrad> {
         check_batch(self.spec(), x)?;
         let xv = Var::from_tensor(x)?;
         let logits = self.forward_unchecked(xv.as_tensor())?;
@@ -90,7 +90,7 @@ pub trait Classifier: Send + Sync {
     /// input after another) against `targets` (one per input, or a single
     /// target for all), evaluated `batch` inputs at a time. The hot path of
     /// paths, slices and pair statistics: no tensor handling for callers.
-    fn loss_flat(&self, xs: &[f32], targets: &[u32], batch: usize) -> NnResult<Vec<f32>> {
+    fn loss_flat(&self, xs: &[f32], targets: &[u32], batch: usize) -> Result<Vec<f32>> {
         let (n, len) = flat_count(self.spec(), xs, targets)?;
         let mut out = Vec::with_capacity(n);
         for start in (0..n).step_by(batch.max(1)) {
@@ -108,7 +108,7 @@ pub trait Classifier: Send + Sync {
         xs: &[f32],
         targets: &[u32],
         batch: usize,
-    ) -> NnResult<(Vec<f32>, Vec<f32>)> {
+    ) -> Result<(Vec<f32>, Vec<f32>)> {
         let (n, len) = flat_count(self.spec(), xs, targets)?;
         let mut loss = Vec::with_capacity(n);
         let mut grad = Vec::with_capacity(xs.len());
@@ -124,7 +124,7 @@ pub trait Classifier: Send + Sync {
 
     /// Logits of many flat inputs (layout as in [`Classifier::loss_flat`]),
     /// `n · classes` values, row after row, evaluated `batch` at a time.
-    fn logits_flat(&self, xs: &[f32], batch: usize) -> NnResult<Vec<f32>> {
+    fn logits_flat(&self, xs: &[f32], batch: usize) -> Result<Vec<f32>> {
         let (n, len) = flat_count(self.spec(), xs, &[0])?;
         let mut out = Vec::with_capacity(n * self.spec().classes);
         for start in (0..n).step_by(batch.max(1)) {
@@ -144,10 +144,10 @@ pub trait Classifier: Send + Sync {
 /// Number of inputs in a flat buffer and the length of one, after checking
 /// that the buffer holds whole inputs and that there is one target per input
 /// (or one for all).
-fn flat_count(spec: &InputSpec, xs: &[f32], targets: &[u32]) -> NnResult<(usize, usize)> {
+fn flat_count(spec: &InputSpec, xs: &[f32], targets: &[u32]) -> Result<(usize, usize)> {
     let len = spec.item_len();
     if len == 0 || xs.len() % len != 0 {
-        return Err(NnError::invalid(
+        return Err(Error::invalid(
             "inputs",
             xs.len(),
             format!("expected a multiple of the input length {len}"),
@@ -155,7 +155,7 @@ fn flat_count(spec: &InputSpec, xs: &[f32], targets: &[u32]) -> NnResult<(usize,
     }
     let n = xs.len() / len;
     if targets.len() != n && targets.len() != 1 {
-        return Err(NnError::invalid(
+        return Err(Error::invalid(
             "targets",
             targets.len(),
             format!("expected one target per input ({n}) or a single one"),
@@ -175,7 +175,7 @@ fn target_slice(targets: &[u32], start: usize, end: usize) -> Vec<u32> {
 }
 
 /// A `[n, item_shape…]` tensor over a flat slice.
-fn flat_batch(spec: &InputSpec, xs: &[f32], n: usize) -> NnResult<Tensor> {
+fn flat_batch(spec: &InputSpec, xs: &[f32], n: usize) -> Result<Tensor> {
     let mut shape = Vec::with_capacity(spec.item_shape.len() + 1);
     shape.push(n);
     shape.extend_from_slice(&spec.item_shape);
@@ -194,17 +194,17 @@ fn flat_batch(spec: &InputSpec, xs: &[f32], n: usize) -> NnResult<Tensor> {
 /// significant digits at every magnitude above that. The logits are only
 /// `[n, k]`, so the cost is nothing next to the network; gradients flow
 /// through both casts.
-pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> NnResult<Tensor> {
+pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> Result<Tensor> {
     let (n, k) = logits.dims2()?;
     if targets.len() != n {
-        return Err(NnError::invalid(
+        return Err(Error::invalid(
             "targets",
             targets.len(),
             format!("expected one target per input ({n})"),
         ));
     }
     if let Some((index, &t)) = targets.iter().enumerate().find(|(_, &t)| t as usize >= k) {
-        return Err(NnError::TargetOutOfRange {
+        return Err(Error::TargetOutOfRange {
             index,
             target: t as usize,
             classes: k,
@@ -220,10 +220,10 @@ pub fn cross_entropy(logits: &Tensor, targets: &[u32]) -> NnResult<Tensor> {
 }
 
 /// Checks that `x` is `[n, spec.item_shape…]` and finite.
-pub fn check_batch(spec: &InputSpec, x: &Tensor) -> NnResult<()> {
+pub fn check_batch(spec: &InputSpec, x: &Tensor) -> Result<()> {
     let dims = x.dims();
     if dims.len() != spec.item_shape.len() + 1 || dims[1..] != spec.item_shape[..] {
-        return Err(NnError::InputShape {
+        return Err(Error::InputShape {
             what: "input batch".into(),
             expected: spec.item_shape.clone(),
             found: dims.to_vec(),
@@ -237,7 +237,7 @@ pub fn check_batch(spec: &InputSpec, x: &Tensor) -> NnResult<()> {
         .to_scalar::<f32>()?;
     if !s.is_finite() || s != 0.0 {
         let v: Vec<f32> = x.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
-        super::error::check_finite("input batch", &v)?;
+        crate::error::check_finite("input batch", &v)?;
     }
     Ok(())
 }
@@ -257,7 +257,7 @@ impl std::fmt::Debug for Network {
 
 impl Network {
     /// Builds the network from checked tensors, computing in f32.
-    pub fn from_tensors(arch: Arch, tensors: weights::NamedTensors) -> NnResult<Self> {
+    pub fn from_tensors(arch: Arch, tensors: weights::NamedTensors) -> Result<Self> {
         Network::from_tensors_with_dtype(arch, tensors, DType::F32)
     }
 
@@ -267,7 +267,7 @@ impl Network {
         arch: Arch,
         tensors: weights::NamedTensors,
         dtype: DType,
-    ) -> NnResult<Self> {
+    ) -> Result<Self> {
         arch.validate()?;
         let expected = arch.parameter_shapes()?;
         let checked = check_against(&expected, tensors)?;
@@ -283,7 +283,7 @@ impl Network {
     /// Loads a weights file (safetensors, PyTorch zip or legacy). The
     /// architecture comes from `arch` or, failing that, from the file's
     /// safetensors metadata.
-    pub fn load(path: &Path, arch: Option<Arch>) -> NnResult<Self> {
+    pub fn load(path: &Path, arch: Option<Arch>) -> Result<Self> {
         let (tensors, meta) = weights::read_any(path)?;
         let arch = match arch {
             Some(a) => a,
@@ -298,7 +298,7 @@ impl Network {
         path: &Path,
         extra: &HashMap<String, String>,
         tensors: &[(String, Tensor)],
-    ) -> NnResult<()> {
+    ) -> Result<()> {
         let mut meta = extra.clone();
         meta.insert(ARCH_METADATA_KEY.into(), self.arch.to_json());
         weights::write_safetensors(path, tensors, &meta)
@@ -311,11 +311,11 @@ impl Network {
 }
 
 /// Reads the architecture stored in safetensors metadata.
-pub fn arch_from_metadata(meta: &HashMap<String, String>, path: &Path) -> NnResult<Arch> {
+pub fn arch_from_metadata(meta: &HashMap<String, String>, path: &Path) -> Result<Arch> {
     match meta.get(ARCH_METADATA_KEY) {
         Some(j) => serde_json::from_str(j)
-            .map_err(|e| NnError::corrupt(path, format!("bad {ARCH_METADATA_KEY}: {e}"))),
-        None => Err(NnError::invalid(
+            .map_err(|e| Error::corrupt(path, format!("bad {ARCH_METADATA_KEY}: {e}"))),
+        None => Err(Error::invalid(
             "--arch",
             "(none)",
             format!(

@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
-use super::{Classifier, NnError, NnResult};
+use super::Classifier;
 use crate::data::Dataset;
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 /// Result of [`evaluate`].
@@ -60,7 +61,7 @@ pub fn evaluate(
     data: &Dataset,
     batch: usize,
     progress: &dyn Progress,
-) -> NnResult<EvalReport> {
+) -> Result<EvalReport> {
     Ok(confusion(model, data, batch, progress)?.report())
 }
 
@@ -71,14 +72,14 @@ pub fn confusion(
     data: &Dataset,
     batch: usize,
     progress: &dyn Progress,
-) -> NnResult<Confusion> {
+) -> Result<Confusion> {
     if batch == 0 {
-        return Err(NnError::invalid("batch", 0, "expected at least 1"));
+        return Err(Error::invalid("batch", 0, "expected at least 1"));
     }
     if data.item_shape() != model.spec().item_shape.as_slice()
         || data.classes() != model.spec().classes
     {
-        return Err(NnError::InputShape {
+        return Err(Error::InputShape {
             what: format!("data set `{}` ({} classes)", data.name(), data.classes()),
             expected: model.spec().item_shape.clone(),
             found: data.item_shape().to_vec(),

@@ -18,7 +18,7 @@ use candle_nn::VarMap;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::{NnError, NnResult};
+use crate::error::{Error, Result};
 use crate::rng::{stream, unit_rng};
 
 /// An initialisation scheme.
@@ -49,8 +49,8 @@ pub enum Init {
 }
 
 impl std::str::FromStr for Init {
-    type Err = NnError;
-    fn from_str(s: &str) -> NnResult<Self> {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
         match s {
             "pytorch" | "pytorch-default" => Ok(Init::PytorchDefault),
             "kaiming-normal" => Ok(Init::KaimingNormal),
@@ -58,7 +58,7 @@ impl std::str::FromStr for Init {
             "torchvision" => Ok(Init::Torchvision),
             _ => match s.strip_prefix("gaussian:").map(str::parse::<f64>) {
                 Some(Ok(std)) if std > 0.0 && std.is_finite() => Ok(Init::Gaussian { std }),
-                _ => Err(NnError::invalid(
+                _ => Err(Error::invalid(
                     "init",
                     s,
                     "expected pytorch, kaiming-normal, xavier-uniform, torchvision or gaussian:STD",
@@ -81,7 +81,7 @@ pub fn fans(dims: &[usize]) -> (usize, usize) {
 }
 
 /// Overwrites every variable in `vm` according to `init`, seeded by `seed`.
-pub fn apply(vm: &VarMap, init: Init, seed: u64) -> NnResult<()> {
+pub fn apply(vm: &VarMap, init: Init, seed: u64) -> Result<()> {
     let data = vm.data().lock().expect("var map lock");
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();

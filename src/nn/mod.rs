@@ -17,7 +17,6 @@ pub mod arch;
 pub mod classifier;
 pub mod conv;
 pub mod depthwise;
-pub mod error;
 pub mod eval;
 pub mod fold;
 pub mod init;
@@ -29,4 +28,3 @@ pub mod weights;
 pub mod zoo;
 
 pub use classifier::{check_batch, cross_entropy, Classifier, InputSpec, LossGrad, Network};
-pub use error::{NnError, NnResult};

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use super::arch::{Arch, BoxedModule, ARCH_METADATA_KEY};
 use super::eval::{evaluate, EvalReport};
 use super::init::{self, Init};
-use super::{cross_entropy, Classifier, InputSpec, Network, NnError, NnResult};
+use super::{cross_entropy, Classifier, InputSpec, Network};
 use crate::data::Dataset;
+use crate::error::{Error, Result};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::{stream, unit_rng};
 
@@ -111,41 +112,37 @@ impl TrainConfig {
         }
     }
 
-    fn validate(&self) -> NnResult<()> {
+    fn validate(&self) -> Result<()> {
         self.arch.validate()?;
         if let Arch::Resnet(_) = self.arch {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "arch",
                 self.arch.name(),
                 "ResNet's BatchNorm is implemented in inference form only; it cannot be trained",
             ));
         }
         if self.epochs == 0 {
-            return Err(NnError::invalid("epochs", 0, "expected at least 1"));
+            return Err(Error::invalid("epochs", 0, "expected at least 1"));
         }
         if self.batch == 0 {
-            return Err(NnError::invalid("batch", 0, "expected at least 1"));
+            return Err(Error::invalid("batch", 0, "expected at least 1"));
         }
         if !(0.0..=180.0).contains(&self.rotate_degrees) {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "rotate",
                 self.rotate_degrees,
                 "expected degrees in [0, 180]",
             ));
         }
         if !(0.0..1.0).contains(&self.scale) {
-            return Err(NnError::invalid(
+            return Err(Error::invalid(
                 "scale",
                 self.scale,
                 "expected a fraction in [0, 1)",
             ));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(NnError::invalid(
-                "lr",
-                self.lr,
-                "expected a positive number",
-            ));
+            return Err(Error::invalid("lr", self.lr, "expected a positive number"));
         }
         Ok(())
     }
@@ -211,12 +208,7 @@ fn var_tensors(vm: &VarMap) -> Vec<(String, Tensor)> {
     v
 }
 
-fn save_tensors(
-    tensors: &[(String, Tensor)],
-    arch: &Arch,
-    path: &Path,
-    step: usize,
-) -> NnResult<()> {
+fn save_tensors(tensors: &[(String, Tensor)], arch: &Arch, path: &Path, step: usize) -> Result<()> {
     let meta = HashMap::from([
         (ARCH_METADATA_KEY.to_string(), arch.to_json()),
         ("ismc.step".to_string(), step.to_string()),
@@ -244,7 +236,7 @@ impl Snapshot<'_> {
     }
 
     /// A copy of the parameters, sorted by name (later steps do not change it).
-    pub fn tensors(&self) -> NnResult<Vec<(String, Tensor)>> {
+    pub fn tensors(&self) -> Result<Vec<(String, Tensor)>> {
         var_tensors(self.vm)
             .into_iter()
             .map(|(k, t)| Ok((k, t.copy()?)))
@@ -253,13 +245,13 @@ impl Snapshot<'_> {
 
     /// A frozen network with these weights, for measurements through the
     /// [`Classifier`] trait (input gradients included).
-    pub fn network(&self) -> NnResult<Network> {
+    pub fn network(&self) -> Result<Network> {
         Network::from_tensors(self.arch.clone(), self.tensors()?)
     }
 
     /// Writes these weights as safetensors (architecture and step as
     /// metadata), atomically.
-    pub fn save(&self, path: &Path) -> NnResult<()> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         save_tensors(&var_tensors(self.vm), self.arch, path, self.step)
     }
 }
@@ -296,13 +288,13 @@ pub struct Trained {
 
 impl Trained {
     /// A frozen network with the final weights.
-    pub fn network(&self) -> NnResult<Network> {
+    pub fn network(&self) -> Result<Network> {
         Network::from_tensors(self.log.config.arch.clone(), self.tensors.clone())
     }
 
     /// Writes the final weights as safetensors (architecture and step as
     /// metadata), atomically.
-    pub fn save(&self, path: &Path) -> NnResult<()> {
+    pub fn save(&self, path: &Path) -> Result<()> {
         save_tensors(&self.tensors, &self.log.config.arch, path, self.steps)
     }
 }
@@ -313,11 +305,11 @@ struct FileObserver<'a> {
     out: &'a Path,
     every: usize,
     snapshots: Vec<(usize, String)>,
-    error: Option<NnError>,
+    error: Option<Error>,
 }
 
 impl FileObserver<'_> {
-    fn attempt(&mut self, r: NnResult<()>) -> ControlFlow<()> {
+    fn attempt(&mut self, r: Result<()>) -> ControlFlow<()> {
         match r {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
@@ -451,12 +443,12 @@ pub fn fit(
     test_set: &Dataset,
     progress: &dyn Progress,
     observer: &mut dyn TrainObserver,
-) -> NnResult<Trained> {
+) -> Result<Trained> {
     cfg.validate()?;
     let spec = cfg.arch.spec();
     for d in [train_set, test_set] {
         if d.item_shape() != spec.item_shape.as_slice() || d.classes() != spec.classes {
-            return Err(NnError::InputShape {
+            return Err(Error::InputShape {
                 what: format!("data set `{}`", d.name()),
                 expected: spec.item_shape.clone(),
                 found: d.item_shape().to_vec(),
@@ -464,7 +456,7 @@ pub fn fit(
         }
     }
     if train_set.is_empty() {
-        return Err(NnError::invalid("training set", 0, "is empty"));
+        return Err(Error::invalid("training set", 0, "is empty"));
     }
     let vm = VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu);
@@ -515,7 +507,7 @@ pub fn fit(
         arch: &cfg.arch,
         step,
     };
-    let done = |log: TrainLog, steps| -> NnResult<Trained> {
+    let done = |log: TrainLog, steps| -> Result<Trained> {
         Ok(Trained {
             log,
             tensors: snapshot(steps).tensors()?,
@@ -563,7 +555,7 @@ pub fn fit(
             opt(&loss, lr)?;
             let l = loss.to_scalar::<f32>()? as f64;
             if !l.is_finite() {
-                return Err(NnError::invalid(
+                return Err(Error::invalid(
                     "lr",
                     cfg.lr,
                     format!("training diverged (loss {l}) at step {step}"),
@@ -616,7 +608,7 @@ pub fn train(
     test_set: &Dataset,
     out: &Path,
     progress: &dyn Progress,
-) -> NnResult<TrainLog> {
+) -> Result<TrainLog> {
     let mut files = FileObserver {
         out,
         every: cfg.snapshot_every,
@@ -634,9 +626,9 @@ pub fn train(
     Ok(log)
 }
 
-fn write_log(path: &Path, log: &TrainLog) -> NnResult<()> {
+fn write_log(path: &Path, log: &TrainLog) -> Result<()> {
     let text = serde_json::to_string_pretty(log).expect("log serialises");
-    crate::data::asset::write_file(path, text.as_bytes())
+    crate::assets::write_file(path, text.as_bytes())
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use super::arch::{lenet5, Arch};
-use super::{Network, NnError, NnResult};
-use crate::data::asset::{bundled_dir, cache_dir};
+use super::Network;
+use crate::assets::{bundled_dir, cache_dir};
+use crate::error::{Error, Result};
 
 /// A named model: where its weights live and its architecture.
 #[derive(Debug, Clone)]
@@ -60,16 +61,16 @@ pub fn fetched_entry(name: &str) -> Option<&'static ModelEntry> {
 }
 
 /// Loads a fetched model by name from the cache; a model not fetched yet
-/// gives [`NnError::AssetMissing`], whose message names the fetch command.
-pub fn load_fetched(name: &str) -> NnResult<Network> {
-    let e = fetched_entry(name).ok_or_else(|| NnError::UnknownName {
+/// gives [`Error::AssetMissing`], whose message names the fetch command.
+pub fn load_fetched(name: &str) -> Result<Network> {
+    let e = fetched_entry(name).ok_or_else(|| Error::UnknownName {
         kind: "model",
         name: name.into(),
         known: FETCHED.iter().map(|e| e.name.to_string()).collect(),
     })?;
     let path = cache_dir().join(e.file);
     if !path.exists() {
-        return Err(NnError::AssetMissing {
+        return Err(Error::AssetMissing {
             name: name.into(),
             path,
         });
@@ -78,11 +79,11 @@ pub fn load_fetched(name: &str) -> NnResult<Network> {
 }
 
 /// The entry named `name`.
-pub fn entry(name: &str) -> NnResult<&'static ModelEntry> {
+pub fn entry(name: &str) -> Result<&'static ModelEntry> {
     BUNDLED
         .iter()
         .find(|e| e.name == name)
-        .ok_or_else(|| NnError::UnknownName {
+        .ok_or_else(|| Error::UnknownName {
             kind: "model",
             name: name.into(),
             known: BUNDLED.iter().map(|e| e.name.to_string()).collect(),
@@ -90,12 +91,12 @@ pub fn entry(name: &str) -> NnResult<&'static ModelEntry> {
 }
 
 /// Path of a bundled model's weights.
-pub fn path_of(name: &str) -> NnResult<PathBuf> {
+pub fn path_of(name: &str) -> Result<PathBuf> {
     Ok(bundled_dir().join(entry(name)?.file))
 }
 
 /// Loads a bundled model by name.
-pub fn load_named(name: &str) -> NnResult<Network> {
+pub fn load_named(name: &str) -> Result<Network> {
     let path = path_of(name)?;
     Network::load(&path, Some(Arch::Lenet5(lenet5::Config::default())))
 }
@@ -113,7 +114,7 @@ pub fn convert_to_safetensors(
     arch: &Arch,
     dst: &std::path::Path,
     metadata: &std::collections::HashMap<String, String>,
-) -> NnResult<()> {
+) -> Result<()> {
     let (tensors, _) = super::weights::read_any(src)?;
     write_checked(tensors, arch, dst, metadata)
 }
@@ -126,7 +127,7 @@ pub fn write_checked(
     arch: &Arch,
     dst: &std::path::Path,
     metadata: &std::collections::HashMap<String, String>,
-) -> NnResult<()> {
+) -> Result<()> {
     let expected = arch.parameter_shapes()?;
     let checked = super::weights::check_against(&expected, tensors)?;
     let mut named: Vec<(String, candle_core::Tensor)> = checked.into_iter().collect();
@@ -138,7 +139,7 @@ pub fn write_checked(
 
 /// Builds an untrained network of `arch` with initialisation `init` drawn
 /// from `seed` (the same seed always gives the same weights).
-pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> NnResult<Network> {
+pub fn untrained(arch: Arch, init: super::init::Init, seed: u64) -> Result<Network> {
     let tensors = untrained_tensors(&arch, init, seed)?;
     Network::from_tensors(arch, tensors)
 }
@@ -149,7 +150,7 @@ pub fn untrained_tensors(
     arch: &Arch,
     init: super::init::Init,
     seed: u64,
-) -> NnResult<super::weights::NamedTensors> {
+) -> Result<super::weights::NamedTensors> {
     arch.validate()?;
     let vm = candle_nn::VarMap::new();
     let vb =
@@ -182,7 +183,7 @@ pub fn untrained_tensors(
 ///   of `item_shape` and `classes` classes, see [`Arch::from_name`]; INIT as
 ///   [`super::init::Init`] parses it);
 /// * a weights file written by `ismc train` (architecture in its metadata).
-pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<Network> {
+pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> Result<Network> {
     if is_name(spec) {
         return load_named(spec);
     }
@@ -191,7 +192,7 @@ pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<N
     }
     if let Some(rest) = spec.strip_prefix("untrained:") {
         let bad = || {
-            NnError::invalid(
+            Error::invalid(
                 "model",
                 spec,
                 "expected untrained:ARCH:INIT:SEED, e.g. untrained:mlp:pytorch:1",
@@ -205,7 +206,7 @@ pub fn load_spec(spec: &str, item_shape: &[usize], classes: usize) -> NnResult<N
     }
     let path = std::path::Path::new(spec);
     if !path.exists() {
-        return Err(NnError::UnknownName {
+        return Err(Error::UnknownName {
             kind: "model",
             name: spec.into(),
             known: BUNDLED

@@ -386,7 +386,7 @@ impl ImagenetDemo {
             return Ok(Arc::clone(m));
         }
         let net = crate::nn::zoo::load_fetched(&self.params.models[i])
-            .map_err(|e| prefix(e.into(), "params.models: "))?;
+            .map_err(|e| prefix(e, "params.models: "))?;
         let net = Arc::new(net);
         slots[i] = Some(Arc::clone(&net));
         Ok(net)

@@ -15,7 +15,8 @@ use candle_core::Module;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::{InputSpec, NnError, NnResult};
+use super::InputSpec;
+use crate::error::{Error, Result};
 
 /// A boxed frozen network.
 pub type BoxedModule = Box<dyn Module + Send + Sync>;
@@ -61,11 +62,11 @@ impl Arch {
     /// `resnet34` are CIFAR-shaped below [`RESNET_IMAGENET_STEM_MIN_SIDE`]
     /// (e.g. `[3, 32, 32]`) and torchvision's ImageNet shape from there on
     /// (e.g. `[3, 224, 224]`, with ImageNet normalisation for 3 channels).
-    pub fn from_name(name: &str, item_shape: &[usize], classes: usize) -> NnResult<Self> {
+    pub fn from_name(name: &str, item_shape: &[usize], classes: usize) -> Result<Self> {
         let (c, side) = match item_shape {
             [c, h, w] if h == w => (*c, *h),
             _ => {
-                return Err(NnError::invalid(
+                return Err(Error::invalid(
                     "input shape",
                     format!("{item_shape:?}"),
                     "expected [c, side, side]",
@@ -108,7 +109,7 @@ impl Arch {
                 Arch::Resnet(cfg)
             }
             _ => {
-                return Err(NnError::UnknownName {
+                return Err(Error::UnknownName {
                     kind: "architecture",
                     name: name.into(),
                     known: ARCH_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -135,8 +136,8 @@ impl Arch {
     }
 
     /// Checks the configuration.
-    pub fn validate(&self) -> NnResult<()> {
-        let bad = |what: &str, v: String, why: &str| Err(NnError::invalid(what, v, why));
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, v: String, why: &str| Err(Error::invalid(what, v, why));
         match self {
             Arch::Lenet5(c) => {
                 if c.side == 0 || c.side % 4 != 0 {
@@ -256,7 +257,7 @@ impl Arch {
     }
 
     /// Parameter names and shapes, sorted by name.
-    pub fn parameter_shapes(&self) -> NnResult<Vec<(String, Vec<usize>)>> {
+    pub fn parameter_shapes(&self) -> Result<Vec<(String, Vec<usize>)>> {
         super::weights::expected_shapes(|vb| self.build(vb).map(|_| ()))
     }
 

@@ -29,11 +29,11 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
 use crate::nn::ops::Conv2d;
 use crate::nn::overlapping_pool::max_pool2d_strided;
 use crate::nn::preprocess::ChannelAffine;
 use crate::nn::weights::NamedTensors;
-use crate::nn::{NnError, NnResult};
 
 /// Caffe's ImageNet channel means, B, G, R, in 0..255.
 pub const CAFFE_MEAN_BGR: [f64; 3] = [103.939, 116.779, 123.68];
@@ -174,21 +174,19 @@ impl Module for SqueezeNet {
 /// out]`, `conv1.1` bias, `fire2/squeeze1x1.0`, …), into this module's
 /// names and OIHW layout. Tensors whose names do not end in `.0` or `.1`
 /// are an error; shapes are checked later against the architecture.
-pub fn from_keras(tensors: NamedTensors) -> NnResult<NamedTensors> {
+pub fn from_keras(tensors: NamedTensors) -> crate::Result<NamedTensors> {
     tensors
         .into_iter()
         .map(|(name, t)| {
-            let (layer, idx) = name
-                .rsplit_once('.')
-                .ok_or_else(|| NnError::MissingTensor {
-                    tensor: format!("{name} (expected LAYER.0 kernel or LAYER.1 bias)"),
-                    expected: vec![],
-                })?;
+            let (layer, idx) = name.rsplit_once('.').ok_or_else(|| Error::MissingTensor {
+                tensor: format!("{name} (expected LAYER.0 kernel or LAYER.1 bias)"),
+                expected: vec![],
+            })?;
             let layer = layer.replace('/', ".");
             match idx {
                 "0" => {
                     if t.rank() != 4 {
-                        return Err(NnError::ShapeMismatch {
+                        return Err(Error::ShapeMismatch {
                             tensor: format!("{layer}.weight (Keras kernel {name})"),
                             expected: vec![0, 0, 0, 0],
                             found: t.dims().to_vec(),
@@ -201,7 +199,7 @@ pub fn from_keras(tensors: NamedTensors) -> NnResult<NamedTensors> {
                     ))
                 }
                 "1" => Ok((format!("{layer}.bias"), t)),
-                _ => Err(NnError::MissingTensor {
+                _ => Err(Error::MissingTensor {
                     tensor: format!("{name} (expected LAYER.0 kernel or LAYER.1 bias)"),
                     expected: vec![],
                 }),

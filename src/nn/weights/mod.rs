@@ -14,7 +14,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 
-use super::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// Named tensors in file order.
 pub type NamedTensors = Vec<(String, Tensor)>;
@@ -49,18 +49,18 @@ pub fn sniff(bytes: &[u8]) -> Option<Format> {
 
 /// Reads the tensors of a weights file of any supported format, with the
 /// safetensors metadata (empty for PyTorch files).
-pub fn read_any(path: &Path) -> NnResult<(NamedTensors, HashMap<String, String>)> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+pub fn read_any(path: &Path) -> Result<(NamedTensors, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     match sniff(&bytes) {
         Some(Format::TorchLegacy) => Ok((torch_legacy::parse(&bytes, path)?, HashMap::new())),
         Some(Format::TorchZip) => {
             let t = candle_core::pickle::read_all(path)
-                .map_err(|e| NnError::corrupt(path, e.to_string()))?;
+                .map_err(|e| Error::corrupt(path, e.to_string()))?;
             Ok((t, HashMap::new()))
         }
         Some(Format::Safetensors) => parse_safetensors(&bytes, path),
         Some(Format::NumpyPickle) => Ok((numpy_pickle::parse(&bytes, path)?, HashMap::new())),
-        None => Err(NnError::corrupt(
+        None => Err(Error::corrupt(
             path,
             "not a safetensors file or PyTorch checkpoint (unrecognised first bytes)",
         )),
@@ -71,8 +71,8 @@ pub fn read_any(path: &Path) -> NnResult<(NamedTensors, HashMap<String, String>)
 pub fn parse_safetensors(
     bytes: &[u8],
     path: &Path,
-) -> NnResult<(NamedTensors, HashMap<String, String>)> {
-    let corrupt = |e: String| NnError::corrupt(path, e);
+) -> Result<(NamedTensors, HashMap<String, String>)> {
+    let corrupt = |e: String| Error::corrupt(path, e);
     let (_, meta) =
         safetensors::SafeTensors::read_metadata(bytes).map_err(|e| corrupt(e.to_string()))?;
     let metadata = meta.metadata().clone().unwrap_or_default();
@@ -88,7 +88,7 @@ pub fn write_safetensors(
     path: &Path,
     tensors: &[(String, Tensor)],
     metadata: &HashMap<String, String>,
-) -> NnResult<()> {
+) -> Result<()> {
     let mut sorted: Vec<(&str, &Tensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     let contiguous: Vec<(&str, Tensor)> = sorted
@@ -101,9 +101,9 @@ pub fn write_safetensors(
         Some(metadata.clone())
     };
     let bytes = safetensors::tensor::serialize(contiguous.iter().map(|(k, v)| (*k, v)), meta)
-        .map_err(|e| NnError::corrupt(path, e.to_string()))?;
-    let bytes = canonical_header(bytes).map_err(|e| NnError::corrupt(path, e))?;
-    crate::data::asset::write_file(path, &bytes)
+        .map_err(|e| Error::corrupt(path, e.to_string()))?;
+    let bytes = canonical_header(bytes).map_err(|e| Error::corrupt(path, e))?;
+    crate::assets::write_file(path, &bytes)
 }
 
 /// Rewrites the JSON header of serialised safetensors with its
@@ -145,7 +145,7 @@ fn canonical_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
 
 /// The names and shapes of the parameters an architecture creates, found by
 /// building it once on a [`VarMap`] (sorted by name).
-pub fn expected_shapes<F>(build: F) -> NnResult<Vec<(String, Vec<usize>)>>
+pub fn expected_shapes<F>(build: F) -> Result<Vec<(String, Vec<usize>)>>
 where
     F: FnOnce(candle_nn::VarBuilder) -> candle_core::Result<()>,
 {
@@ -170,16 +170,16 @@ where
 pub fn check_against(
     expected: &[(String, Vec<usize>)],
     tensors: NamedTensors,
-) -> NnResult<HashMap<String, Tensor>> {
+) -> Result<HashMap<String, Tensor>> {
     let mut have: HashMap<String, Tensor> = tensors.into_iter().collect();
     let mut out = HashMap::new();
     for (name, shape) in expected {
-        let t = have.remove(name).ok_or_else(|| NnError::MissingTensor {
+        let t = have.remove(name).ok_or_else(|| Error::MissingTensor {
             tensor: name.clone(),
             expected: shape.clone(),
         })?;
         if t.dims() != shape.as_slice() {
-            return Err(NnError::ShapeMismatch {
+            return Err(Error::ShapeMismatch {
                 tensor: name.clone(),
                 expected: shape.clone(),
                 found: t.dims().to_vec(),
@@ -187,7 +187,7 @@ pub fn check_against(
         }
         let t = t.to_dtype(DType::F32)?;
         let v: Vec<f32> = t.flatten_all()?.to_vec1()?;
-        super::error::check_finite(&format!("weight tensor `{name}`"), &v)?;
+        crate::error::check_finite(&format!("weight tensor `{name}`"), &v)?;
         out.insert(name.clone(), t);
     }
     Ok(out)
@@ -218,7 +218,7 @@ mod tests {
         std::fs::write(&p, &bytes[..bytes.len() - 3]).unwrap();
         let e = read_any(&p).unwrap_err();
         assert!(
-            matches!(e, NnError::Corrupt { .. }) && e.is_user_error(),
+            matches!(e, Error::Corrupt { .. }) && e.is_user_error(),
             "{e}"
         );
     }
@@ -264,9 +264,9 @@ mod tests {
         let exp = vec![("w".to_string(), vec![3, 2])];
         let e = check_against(&exp, vec![("w".into(), t.clone())]).unwrap_err();
         assert!(
-            matches!(&e, NnError::ShapeMismatch { tensor, expected, found } if tensor == "w" && expected == &[3, 2] && found == &[2, 3])
+            matches!(&e, Error::ShapeMismatch { tensor, expected, found } if tensor == "w" && expected == &[3, 2] && found == &[2, 3])
         );
         let e = check_against(&exp, vec![("v".into(), t)]).unwrap_err();
-        assert!(matches!(e, NnError::MissingTensor { .. }));
+        assert!(matches!(e, Error::MissingTensor { .. }));
     }
 }

@@ -32,7 +32,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::pickle::{self, Value};
 use super::NamedTensors;
-use crate::nn::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// Whether `bytes` look like a pickle (protocol 2–5) that mentions numpy's
 /// array reconstructor near its start, i.e. a pickled numpy container.
@@ -46,16 +46,16 @@ pub fn is_numpy_pickle(bytes: &[u8]) -> bool {
 }
 
 /// Reads a pickled dict of numpy arrays.
-pub fn read(path: &Path) -> NnResult<NamedTensors> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+pub fn read(path: &Path) -> Result<NamedTensors> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse(&bytes, path)
 }
 
 /// Decodes a pickled dict of numpy arrays into tensors, in the dict's order
 /// (flattened as the module docs describe). `path` names the source in
 /// errors.
-pub fn parse(bytes: &[u8], path: &Path) -> NnResult<NamedTensors> {
-    let corrupt = |r: String| NnError::corrupt(path, r);
+pub fn parse(bytes: &[u8], path: &Path) -> Result<NamedTensors> {
+    let corrupt = |r: String| Error::corrupt(path, r);
     let mut pos = 0;
     let root = pickle::load(bytes, &mut pos).map_err(|e| corrupt(e.to_string()))?;
     let items = match root {
@@ -281,7 +281,7 @@ mod tests {
     fn truncated_or_foreign_pickles_are_errors() {
         for cut in [1, 10, SAMPLE.len() / 2, SAMPLE.len() - 1] {
             let e = parse(&SAMPLE[..cut], Path::new("x.pkl")).unwrap_err();
-            assert!(matches!(e, NnError::Corrupt { .. }), "cut {cut}: {e}");
+            assert!(matches!(e, Error::Corrupt { .. }), "cut {cut}: {e}");
         }
         // pickle.dumps([1, 2], protocol=2): not a dict.
         let e = parse(b"\x80\x02]q\x00(K\x01K\x02e.", Path::new("x.pkl")).unwrap_err();

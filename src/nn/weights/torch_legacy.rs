@@ -22,7 +22,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use super::pickle::{self, Value};
-use crate::nn::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// The pickled magic number that opens every legacy checkpoint (protocol 2).
 pub const MAGIC: [u8; 15] = [
@@ -45,9 +45,9 @@ struct TensorRef {
 
 /// Reads every tensor of a legacy state dict, in file order. `path` names
 /// the source in errors.
-pub fn parse(bytes: &[u8], path: &Path) -> NnResult<Vec<(String, Tensor)>> {
-    let corrupt = |r: String| NnError::corrupt(path, r);
-    let perr = |e: pickle::PickleError| NnError::corrupt(path, e.to_string());
+pub fn parse(bytes: &[u8], path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let corrupt = |r: String| Error::corrupt(path, r);
+    let perr = |e: pickle::PickleError| Error::corrupt(path, e.to_string());
     if !is_legacy(bytes) {
         return Err(corrupt(
             "not a legacy PyTorch checkpoint (magic number missing)".into(),
@@ -79,7 +79,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> NnResult<Vec<(String, Tensor)>> {
                 .map(str::to_string)
                 .ok_or_else(|| corrupt("storage key is not a string".into()))
         })
-        .collect::<NnResult<_>>()?;
+        .collect::<Result<_>>()?;
 
     let refs = tensor_refs(root, path)?;
     let mut key_dtype: HashMap<&str, DType> = HashMap::new();
@@ -130,13 +130,13 @@ pub fn parse(bytes: &[u8], path: &Path) -> NnResult<Vec<(String, Tensor)>> {
 }
 
 /// Reads a legacy checkpoint file.
-pub fn read(path: &Path) -> NnResult<Vec<(String, Tensor)>> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+pub fn read(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse(&bytes, path)
 }
 
-fn tensor_refs(root: Value, path: &Path) -> NnResult<Vec<TensorRef>> {
-    let corrupt = |r: String| NnError::corrupt(path, r);
+fn tensor_refs(root: Value, path: &Path) -> Result<Vec<TensorRef>> {
+    let corrupt = |r: String| Error::corrupt(path, r);
     // An OrderedDict arrives as Reduce(OrderedDict, ()) + SETITEMS, possibly
     // wrapped in a Build that attaches `_metadata`.
     let mut root = root;

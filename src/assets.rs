@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::nn::{NnError, NnResult};
+use crate::error::{Error, Result};
 
 /// Directory of the committed assets: `$ISMC_ASSETS`, else `assets/` in the
 /// source tree the binary was built from.
@@ -44,11 +44,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Reads `path` and checks its sha256 against `expected`.
-pub fn read_verified(path: &Path, expected: &str) -> NnResult<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(path, e))?;
+pub fn read_verified(path: &Path, expected: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let found = sha256_hex(&bytes);
     if found != expected {
-        return Err(NnError::Checksum {
+        return Err(Error::Checksum {
             path: path.into(),
             expected: expected.to_string(),
             found,
@@ -111,29 +111,29 @@ pub struct Manifest {
 
 impl Manifest {
     /// Reads `dir/MANIFEST.toml`; a missing file gives an empty manifest.
-    pub fn read(dir: &Path) -> NnResult<Self> {
+    pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
-            Err(e) => return Err(NnError::io(&path, e)),
+            Err(e) => return Err(Error::io(&path, e)),
         };
-        toml::from_str(&text).map_err(|e| NnError::corrupt(&path, e.to_string()))
+        toml::from_str(&text).map_err(|e| Error::corrupt(&path, e.to_string()))
     }
 
     /// Writes `dir/MANIFEST.toml` atomically, records sorted by name.
-    pub fn write(&self, dir: &Path) -> NnResult<()> {
+    pub fn write(&self, dir: &Path) -> Result<()> {
         let mut m = self.clone();
         m.assets.sort_by(|a, b| a.name.cmp(&b.name));
         let text = toml::to_string_pretty(&m)
-            .map_err(|e| NnError::invalid("manifest", "", e.to_string()))?;
+            .map_err(|e| Error::invalid("manifest", "", e.to_string()))?;
         let header = "# Assets: provenance, licences and sha256 of every file.\n\
-                      # Written by `ismc assets` (src/data/asset.rs); do not edit by hand.\n\n";
+                      # Written by `ismc assets` (src/assets.rs); do not edit by hand.\n\n";
         let path = dir.join(MANIFEST_FILE);
         crate::atomic::write_atomic(&path, format!("{header}{text}").as_bytes()).map_err(
             |e| match e {
-                crate::Error::Io { path, source } => NnError::Io { path, source },
-                other => NnError::corrupt(&path, other.to_string()),
+                crate::Error::Io { path, source } => Error::Io { path, source },
+                other => Error::corrupt(&path, other.to_string()),
             },
         )
     }
@@ -150,7 +150,7 @@ impl Manifest {
     }
 
     /// Checks every output file of every record against its sha256.
-    pub fn verify_outputs(&self, dir: &Path) -> NnResult<()> {
+    pub fn verify_outputs(&self, dir: &Path) -> Result<()> {
         for a in &self.assets {
             for f in &a.outputs {
                 read_verified(&dir.join(&f.path), &f.sha256)?;
@@ -160,11 +160,11 @@ impl Manifest {
     }
 }
 
-/// Writes bytes atomically, mapping the error into [`NnError`].
-pub fn write_file(path: &Path, bytes: &[u8]) -> NnResult<()> {
+/// Writes bytes atomically, mapping the error into [`Error`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     crate::atomic::write_atomic(path, bytes).map_err(|e| match e {
-        crate::Error::Io { path, source } => NnError::Io { path, source },
-        other => NnError::corrupt(path, other.to_string()),
+        crate::Error::Io { path, source } => Error::Io { path, source },
+        other => Error::corrupt(path, other.to_string()),
     })
 }
 
@@ -210,7 +210,7 @@ mod tests {
         std::fs::write(dir.path().join("f.bin"), b"abd").unwrap();
         assert!(matches!(
             back.verify_outputs(dir.path()),
-            Err(NnError::Checksum { .. })
+            Err(Error::Checksum { .. })
         ));
     }
 }

