@@ -22,10 +22,8 @@ use ismc::inputspace::path::{loss_along, Path};
 use ismc::nn::{Classifier, Network};
 use serde_json::json;
 
-use super::inputs::{
-    load_model_and_data, pair_class, predicted_class, resolve, write_inputs_npy, Input, InputRef,
-    PairRef,
-};
+use super::inputs::{load_model_and_data, pair_class, predicted_class};
+use ismc::data::input::{resolve, write_inputs_npy, Input, InputRef, PairRef};
 
 /// Model, data set and the pair shared by `path` and `bypass`.
 #[derive(Debug, Args)]

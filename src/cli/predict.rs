@@ -95,7 +95,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<ExitCode> {
             let stem = path
                 .file_stem()
                 .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
-            super::inputs::write_inputs_npy(
+            ismc::data::input::write_inputs_npy(
                 &dir.join(format!("{stem}.npy")),
                 &x,
                 &spec.item_shape,

@@ -15,7 +15,8 @@ use ismc::bridge::slice::{principal_directions, DirectionKind, GridSpec, Slice};
 use ismc::bridge::surrogate::SurrogateOptions;
 use ismc::nn::Classifier;
 
-use super::inputs::{load_model_and_data, pair_class, resolve, PairRef};
+use super::inputs::{load_model_and_data, pair_class};
+use ismc::data::input::{resolve, PairRef};
 use ismc::nn::Network;
 use serde_json::json;
 

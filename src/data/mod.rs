@@ -17,6 +17,7 @@
 pub mod fashion_mnist;
 pub mod idx;
 pub mod imagenet_classes;
+pub mod input;
 pub mod mnist;
 pub mod photos;
 
