@@ -21,6 +21,28 @@ pub fn limit_bytes() -> u64 {
     available.map_or(8 << 30, |b| b / 5 * 4)
 }
 
+/// Checks that `ISMC_MEMORY_LIMIT`, when set, is a whole number of bytes
+/// (e.g. `8000000000`), so that a typo is refused rather than silently
+/// replaced by the default limit.
+pub fn check_limit_env() -> Result<()> {
+    match std::env::var("ISMC_MEMORY_LIMIT") {
+        Err(std::env::VarError::NotPresent) => Ok(()),
+        Err(std::env::VarError::NotUnicode(v)) => Err(Error::invalid(
+            "ISMC_MEMORY_LIMIT",
+            v.to_string_lossy(),
+            "expected a whole number of bytes, e.g. 8000000000",
+        )),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(b) if b > 0 => Ok(()),
+            _ => Err(Error::invalid(
+                "ISMC_MEMORY_LIMIT",
+                &v,
+                "expected a whole number of bytes above 0, e.g. 8000000000",
+            )),
+        },
+    }
+}
+
 /// Errors with [`Error::TooLarge`] if `needed_bytes` exceeds [`limit_bytes`].
 pub fn ensure_fits(
     what: impl Into<String>,

@@ -144,3 +144,42 @@ fn a_lattice_that_does_not_fit_in_memory_is_refused_with_the_estimate() {
     let msg = stderr_of(&out);
     assert!(msg.contains("needs about") && msg.contains("MiB"), "{msg}");
 }
+
+/// Hostile values of global settings and budgets are refused with exit code
+/// 2 and a message naming the parameter, before any work starts.
+#[test]
+fn absurd_budgets_thread_counts_and_memory_limits_are_refused_naming_them() {
+    let cases: [(&[&str], Option<&str>, &str); 4] = [
+        (
+            &["lattice", "threshold", "--dim", "3", "--budget-secs", "1e300"],
+            None,
+            "budget-secs",
+        ),
+        (
+            &["--threads", "100000", "lattice", "threshold", "--dim", "3"],
+            None,
+            "--threads",
+        ),
+        (
+            &["lattice", "threshold", "--dim", "3", "--budget-secs", "1"],
+            Some("abc"),
+            "ISMC_MEMORY_LIMIT",
+        ),
+        (
+            &["lattice", "threshold", "--dim", "3", "--budget-secs", "1"],
+            Some("-5"),
+            "ISMC_MEMORY_LIMIT",
+        ),
+    ];
+    for (args, limit, name) in cases {
+        let mut cmd = ismc();
+        cmd.arg("--quiet").args(args);
+        if let Some(v) = limit {
+            cmd.env("ISMC_MEMORY_LIMIT", v);
+        }
+        let out = cmd.output().unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(name), "{args:?}: {err}");
+    }
+}

@@ -86,8 +86,16 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     ismc::progress::set_quiet(cli.quiet);
     init_logging(cli.verbose);
-    if cli.threads == Some(0) {
-        return Err(ismc::Error::invalid("--threads", 0, "expected at least 1").into());
+    ismc::memory::check_limit_env()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max_threads = (4 * cores).max(64);
+    if let Some(n) = cli.threads.filter(|&n| n == 0 || n > max_threads) {
+        return Err(ismc::Error::invalid(
+            "--threads",
+            n,
+            format!("expected 1..={max_threads} (this machine has {cores} cores)"),
+        )
+        .into());
     }
     // The command runs *inside* the pool, so the main thread is a worker:
     // candle's matrix products and our kernels then split work by stealing
@@ -98,7 +106,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(n) = cli.threads {
         pool = pool.num_threads(n);
     }
-    let pool = pool.build()?;
+    let pool = pool.build().map_err(|e| {
+        ismc::Error::invalid(
+            "--threads",
+            cli.threads.map_or("default".into(), |n| n.to_string()),
+            format!("cannot start the worker threads: {e}"),
+        )
+    })?;
     sync_threads_to(pool.current_num_threads());
     let command = cli.command;
     pool.install(move || dispatch(command))

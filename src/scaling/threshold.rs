@@ -17,6 +17,9 @@ use crate::scaling::invasion_fit::{self, InvasionFit};
 use crate::scaling::literature::{published, z_score};
 use crate::stats::LinearFit;
 
+/// The longest budget a threshold estimate accepts (30 days): sample
+/// counts are sized from it, so an absurd budget would overflow them.
+pub const MAX_BUDGET_SECS: f64 = 30.0 * 86_400.0;
 /// How to estimate the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -111,11 +114,16 @@ impl ThresholdConfig {
                 format!("expected 2..={}", crate::lattice::MAX_DIM),
             ));
         }
-        if !(self.budget_secs.is_finite() && self.budget_secs > 0.0) {
+        if !(self.budget_secs.is_finite()
+            && self.budget_secs > 0.0
+            && self.budget_secs <= MAX_BUDGET_SECS)
+        {
             return Err(Error::invalid(
                 "budget-secs",
                 self.budget_secs,
-                "expected a positive number of seconds",
+                format!(
+                    "expected a positive number of seconds up to {MAX_BUDGET_SECS:e} (30 days)"
+                ),
             ));
         }
         let method = match self.method {
