@@ -310,7 +310,7 @@ pub fn study(
         anyhow::bail!("the lattice study did not finish");
     }
     let rows: Vec<ismc::experiment::lattice_study::ThresholdRow> =
-        ismc::experiment::lattice_study::read_csv(&out.join("thresholds.csv"))?;
+        ismc::experiment::store::read_csv(&out.join("thresholds.csv"))?;
     for r in &rows {
         eprintln!(
             "d = {:>2} {:<4} p_c = {:.7} ± {:.1e}  (literature {:.7}, z = {:+.2})  [{}, {:.1} s]",

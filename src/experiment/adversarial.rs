@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
+use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::inputspace::detector::roc_curve;
@@ -86,22 +86,6 @@ impl AdversarialParams {
             ));
         }
         Ok(())
-    }
-}
-
-/// Prefixes the parameter name of an [`Error::InvalidParameter`].
-pub fn prefix(e: Error, p: &str) -> Error {
-    match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            reason,
-        } => Error::InvalidParameter {
-            name: format!("{p}{name}"),
-            value,
-            reason,
-        },
-        other => other,
     }
 }
 

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::runner::{Experiment, UnitFiles};
+use super::store::{list_figures, read_csv, write_csv, write_json};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::lattice::{Boundary, Lattice};
@@ -458,39 +459,6 @@ impl Experiment for LatticeStudy {
     }
 }
 
-/// The PNG and SVG files of a figures directory, sorted (empty if absent).
-pub fn list_figures(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    v.retain(|p| p.extension().is_some_and(|e| e == "png" || e == "svg"));
-    v.sort();
-    v
-}
-
-/// The "## Figures" section of a report: a Markdown image link to every PNG
-/// of `dir/figures`, relative to `dir`.
-pub fn figure_links(dir: &Path) -> String {
-    let mut md = String::from("\n## Figures\n\n");
-    for f in list_figures(&dir.join("figures"))
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png"))
-    {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
-    }
-    md
-}
-
-/// Reads a JSON file written by [`write_json`], naming the file on error.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
 /// `summary.json` of the lattice study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatticeSummary {
@@ -530,13 +498,6 @@ pub struct PAv {
     pub stderr: f64,
     /// Samples.
     pub samples: usize,
-}
-
-/// Writes pretty JSON atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
 }
 
 /// Draws every figure of a study directory into `out` from its stored files.
@@ -597,41 +558,6 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         written.extend([a, b]);
     }
     Ok(written)
-}
-
-/// Writes serde rows as CSV, atomically.
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::InvalidFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::InvalidFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    write_atomic(path, &bytes)
-}
-
-/// Reads serde rows from a CSV file, naming the file and row on error.
-pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::InvalidFile {
-            path: path.to_path_buf(),
-            reason: format!("{other:?}"),
-        },
-    })?;
-    r.deserialize()
-        .map(|row| {
-            row.map_err(|e| Error::InvalidFile {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
 }
 
 /// Writes `report.md` in `dir`: the thresholds table and the figures.

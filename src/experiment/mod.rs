@@ -13,6 +13,7 @@ pub mod lattice_study;
 pub mod manifest;
 pub mod runner;
 pub mod slice_percolation;
+pub mod store;
 pub mod training;
 pub mod untrained_connectivity;
 

@@ -30,9 +30,8 @@ use std::path::{Path, PathBuf};
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
+use super::store::{figure_links, prefix, read_json, write_csv, write_json};
 use crate::bridge::measure::{measure_slice, Frame, LargestCurves, PairLabel, CURVE_POINTS};
 use crate::bridge::study::{
     summarise, GroupAtK, GroupSummary, MeanSe, PairOutcome, SliceStudyConfig, SliceSummary,

@@ -27,9 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
+use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::error::{Error, Result};
 use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{decay_balance, synthesize, FvoConfig};

@@ -48,9 +48,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
 use super::runner::{Experiment, UnitFiles};
+use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::data::{imagenet_classes, photos};
 use crate::error::{Error, Result};
 use crate::inputspace::attack::{paper_attack, PaperAttackConfig};
