@@ -114,9 +114,9 @@ pub fn run(cmd: LatticeCommand) -> anyhow::Result<ExitCode> {
         LatticeCommand::Sweep(a) => sweep(a),
         LatticeCommand::Label(a) => crate::cli::label::run(a),
         LatticeCommand::Study(a) => {
-            let run = ismc::experiment::RunConfig::from_file(&a.config)?;
+            let run = ismc::experiment::registry::RunConfig::from_file(&a.config)?;
             match &run.experiment {
-                ismc::experiment::ExperimentConfig::Lattice(cfg) => study(cfg, &a.out)?,
+                ismc::experiment::registry::ExperimentConfig::Lattice(cfg) => study(cfg, &a.out)?,
                 #[allow(unreachable_patterns)]
                 _ => {
                     return Err(ismc::Error::invalid(
@@ -299,7 +299,8 @@ pub fn study(
     cfg: &ismc::experiment::lattice_study::LatticeStudyConfig,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use ismc::experiment::{ExperimentConfig, ExperimentKind, RunConfig, Shard};
+    use ismc::experiment::registry::{ExperimentConfig, ExperimentKind, RunConfig};
+    use ismc::experiment::runner::Shard;
     let run = RunConfig::from_experiment(
         ExperimentKind::Lattice,
         Some("ismc lattice study".into()),

@@ -760,7 +760,7 @@ mod tests {
 
     #[test]
     fn shipped_configs_parse_and_round_trip_through_their_stored_text() {
-        use crate::experiment::{ExperimentKind, RunConfig};
+        use crate::experiment::registry::{ExperimentKind, RunConfig};
         for text in [
             include_str!("../../../experiments/imagenet-demo.toml"),
             include_str!("../../../experiments/imagenet-demo-quick.toml"),
@@ -772,7 +772,7 @@ mod tests {
             let built = RunConfig::from_experiment(cfg.kind, None, cfg.experiment.clone()).unwrap();
             assert_eq!(RunConfig::parse(&built.text).unwrap().hash, cfg.hash);
         }
-        let c = crate::experiment::ExperimentConfig::ImagenetDemo(params());
+        let c = crate::experiment::registry::ExperimentConfig::ImagenetDemo(params());
         let built = RunConfig::from_experiment(ExperimentKind::ImagenetDemo, None, c).unwrap();
         let again = RunConfig::parse(&built.text).unwrap();
         assert_eq!(again.hash, built.hash);

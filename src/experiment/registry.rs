@@ -1,4 +1,11 @@
-//! Declarative experiment configurations: the TOML files of `experiments/`.
+//! The registry of studies: the one place that names every experiment kind.
+//!
+//! It parses the declarative TOML files of `experiments/` into a
+//! [`RunConfig`] (the kind, its typed parameters, the stored text and the
+//! hash), builds the study of a configuration, and hands it to the runner:
+//! [`run`], [`merge`], [`figures`] and [`report`] are the entry points the
+//! command line calls. Adding a study means one variant of
+//! [`ExperimentKind`] and of [`ExperimentConfig`], and their arms here.
 //!
 //! Every configuration has the same frame:
 //!
@@ -18,7 +25,7 @@
 //! directory can only be resumed or merged with the same hash.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -27,9 +34,14 @@ use super::adversarial::AdversarialParams;
 use super::evaluation::EvaluationParams;
 use super::imagenet_demo::ImagenetDemoParams;
 use super::lattice_study::LatticeStudyConfig;
+use super::runner::{self, Experiment, RunIdentity, RunOptions, RunOutcome};
 use super::slice_percolation::SliceParams;
 use super::training::TrainingParams;
 use super::untrained_connectivity::UntrainedParams;
+use super::{
+    adversarial, evaluation, imagenet_demo, lattice_study, slice_percolation, training,
+    untrained_connectivity,
+};
 use crate::error::{Error, Result};
 
 /// The experiments `ismc run` can execute.
@@ -296,6 +308,81 @@ impl RunConfig {
     pub fn seed(&self) -> u64 {
         self.experiment.seed()
     }
+
+    /// What the runner needs of this configuration: kind, stored text, hash
+    /// and seed, and how to hash the `config.toml` of an existing run.
+    pub fn identity(&self) -> RunIdentity {
+        RunIdentity {
+            kind: self.kind.to_string(),
+            text: self.text.clone(),
+            hash: self.hash.clone(),
+            seed: self.seed(),
+            rehash: |path| RunConfig::from_file(path).map(|c| c.hash),
+        }
+    }
+}
+
+/// Calls `$body` with `$exp` bound to the experiment of `$cfg`.
+macro_rules! with_experiment {
+    ($cfg:expr, $exp:ident => $body:expr) => {
+        match &$cfg.experiment {
+            ExperimentConfig::Lattice(c) => {
+                let $exp = lattice_study::LatticeStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Adversarial(c) => {
+                let $exp = adversarial::AdversarialStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::SlicePercolation(c) => {
+                let $exp = slice_percolation::SlicePercolation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::UntrainedConnectivity(c) => {
+                let $exp = untrained_connectivity::UntrainedConnectivity::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Training(c) => {
+                let $exp = training::Training::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Evaluation(c) => {
+                let $exp = evaluation::Evaluation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::ImagenetDemo(c) => {
+                let $exp = imagenet_demo::ImagenetDemo::new(c.clone())?;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs (or resumes) the experiment of `cfg`; see [`runner::run`].
+pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunOutcome> {
+    with_experiment!(cfg, exp => runner::run(&exp, &cfg.identity(), opts))
+}
+
+/// Merges shard directories into `out`; see [`runner::merge`].
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
+    let first = dirs
+        .first()
+        .ok_or_else(|| Error::invalid("DIR", "(none)", "expected at least one shard directory"))?;
+    let cfg = RunConfig::from_file(&first.join("config.toml"))?;
+    with_experiment!(cfg, exp => runner::merge(&exp, &cfg.identity(), dirs, out))
+}
+
+/// Redraws the figures of run directory `dir` into `out` from its stored
+/// files, without recomputing anything.
+pub fn figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+    let cfg = RunConfig::from_file(&dir.join("config.toml"))?;
+    with_experiment!(cfg, exp => exp.draw_figures(dir, out))
+}
+
+/// Writes `dir/report.md` of a finished run directory.
+pub fn report(dir: &Path) -> Result<PathBuf> {
+    let cfg = RunConfig::from_file(&dir.join("config.toml"))?;
+    with_experiment!(cfg, exp => exp.write_report(dir))
 }
 
 fn typed<P: DeserializeOwned>(text: &str) -> Result<Typed<P>> {
