@@ -32,7 +32,7 @@ pub fn run(args: FiguresArgs) -> anyhow::Result<ExitCode> {
         args.dir
     };
     let out = args.out.unwrap_or_else(|| dir.join("figures"));
-    for path in ismc::experiment::lattice_study::draw_figures(&dir, &out)? {
+    for path in ismc::experiment::studies::lattice::draw_figures(&dir, &out)? {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)

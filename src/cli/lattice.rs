@@ -296,7 +296,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs a lattice study into `out` and draws its figures and report.
 pub fn study(
-    cfg: &ismc::experiment::lattice_study::LatticeStudyConfig,
+    cfg: &ismc::experiment::studies::lattice::LatticeStudyConfig,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     use ismc::experiment::registry::{ExperimentConfig, ExperimentKind, RunConfig};
@@ -310,7 +310,7 @@ pub fn study(
     if code != ExitCode::SUCCESS {
         anyhow::bail!("the lattice study did not finish");
     }
-    let rows: Vec<ismc::experiment::lattice_study::ThresholdRow> =
+    let rows: Vec<ismc::experiment::studies::lattice::ThresholdRow> =
         ismc::experiment::store::read_csv(&out.join("thresholds.csv"))?;
     for r in &rows {
         eprintln!(

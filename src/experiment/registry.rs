@@ -30,16 +30,16 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::AdversarialParams;
-use super::evaluation::EvaluationParams;
-use super::imagenet_demo::ImagenetDemoParams;
-use super::lattice_study::LatticeStudyConfig;
 use super::runner::{self, Experiment, RunIdentity, RunOptions, RunOutcome};
-use super::slice_percolation::SliceParams;
-use super::training::TrainingParams;
-use super::untrained_connectivity::UntrainedParams;
-use super::{
-    adversarial, evaluation, imagenet_demo, lattice_study, slice_percolation, training,
+use super::studies::adversarial::AdversarialParams;
+use super::studies::evaluation::EvaluationParams;
+use super::studies::imagenet_demo::ImagenetDemoParams;
+use super::studies::lattice::LatticeStudyConfig;
+use super::studies::slice_percolation::SliceParams;
+use super::studies::training::TrainingParams;
+use super::studies::untrained_connectivity::UntrainedParams;
+use super::studies::{
+    adversarial, evaluation, imagenet_demo, lattice, slice_percolation, training,
     untrained_connectivity,
 };
 use crate::error::{Error, Result};
@@ -327,7 +327,7 @@ macro_rules! with_experiment {
     ($cfg:expr, $exp:ident => $body:expr) => {
         match &$cfg.experiment {
             ExperimentConfig::Lattice(c) => {
-                let $exp = lattice_study::LatticeStudy::new(c.clone())?;
+                let $exp = lattice::LatticeStudy::new(c.clone())?;
                 $body
             }
             ExperimentConfig::Adversarial(c) => {
@@ -443,5 +443,50 @@ seed = 3
         assert!(m.contains("descripton"), "{m}");
         let m = message(&GOOD.replace("dims = [2]", "dims = [1]"));
         assert!(m.contains("params.dims"), "{m}");
+    }
+
+    #[test]
+    fn shipped_imagenet_demo_configs_parse_and_round_trip_through_their_stored_text() {
+        use crate::experiment::studies::imagenet_demo::{ImagenetDemoParams, PhotoEntry};
+        use crate::inputspace::attack::PaperAttackConfig;
+        use crate::inputspace::bypass::{BypassConfig, RoundsConfig};
+        use crate::inputspace::fvo::FvoConfig;
+        for text in [
+            include_str!("../../experiments/imagenet-demo.toml"),
+            include_str!("../../experiments/imagenet-demo-quick.toml"),
+        ] {
+            let cfg = RunConfig::parse(text).unwrap();
+            assert_eq!(cfg.kind, ExperimentKind::ImagenetDemo);
+            // A config built in code (attack sources left to default
+            // included) is stored as TOML that parses to the same hash.
+            let built = RunConfig::from_experiment(cfg.kind, None, cfg.experiment.clone()).unwrap();
+            assert_eq!(RunConfig::parse(&built.text).unwrap().hash, cfg.hash);
+        }
+        let photo = |name: &str, class| PhotoEntry {
+            name: name.into(),
+            class,
+            attack_source: None,
+        };
+        let params = ImagenetDemoParams {
+            models: vec!["squeezenet-1.1".into()],
+            photos: vec![photo("coffee", 967), photo("chelsea", 285)],
+            seed: 1,
+            fvo: FvoConfig::default(),
+            attack: PaperAttackConfig::default(),
+            bypass: BypassConfig::default(),
+            rounds: RoundsConfig {
+                max_rounds: 2,
+                gap_tolerance: 0.0,
+            },
+        };
+        let c = ExperimentConfig::ImagenetDemo(params);
+        let built = RunConfig::from_experiment(ExperimentKind::ImagenetDemo, None, c).unwrap();
+        let again = RunConfig::parse(&built.text).unwrap();
+        assert_eq!(again.hash, built.hash);
+        // Unknown keys in a photo entry are refused by name.
+        let bad = include_str!("../../experiments/imagenet-demo-quick.toml")
+            .replace("class = 967,", "class = 967, clas = 1,");
+        let e = RunConfig::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("clas"), "{e}");
     }
 }

@@ -30,8 +30,6 @@ use std::path::{Path, PathBuf};
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use super::store::{figure_links, prefix, read_json, write_csv, write_json};
 use crate::bridge::measure::{measure_slice, Frame, LargestCurves, PairLabel, CURVE_POINTS};
 use crate::bridge::study::{
     summarise, GroupAtK, GroupSummary, MeanSe, PairOutcome, SliceStudyConfig, SliceSummary,
@@ -39,6 +37,8 @@ use crate::bridge::study::{
 use crate::bridge::SliceRecord;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_json, write_csv, write_json};
 use crate::inputspace::attack::{paper_attack, PaperAttackConfig};
 use crate::inputspace::bypass::{bypass_many, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{synthesize, FvoConfig};

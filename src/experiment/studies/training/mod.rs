@@ -38,10 +38,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{synthesize, FvoConfig};
 use crate::inputspace::pairs::linear_barriers;

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use super::store::{list_figures, read_csv, write_csv, write_json};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{list_figures, read_csv, write_csv, write_json};
 use crate::lattice::{Boundary, Lattice};
 use crate::percolation::canonical::crossing_probability;
 use crate::percolation::{run_sweeps_from, Kind, SweepConfig};

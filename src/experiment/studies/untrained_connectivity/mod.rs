@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
 use crate::inputspace::fvo::{decay_balance, synthesize, FvoConfig};
 use crate::nn::{Classifier, Network};

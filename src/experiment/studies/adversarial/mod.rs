@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use super::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
