@@ -6,8 +6,8 @@
 //!
 //! A study imports the runner core ([`runner`](super::runner),
 //! [`store`](super::store)) and the domain layers, never another study and
-//! never the registry; the registry ([`registry`](super::registry)) is the
-//! only module that names them all.
+//! never the module that parses configurations and dispatches them to a
+//! study, which is the only one that names every kind.
 
 pub mod adversarial;
 pub mod evaluation;
