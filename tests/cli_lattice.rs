@@ -151,7 +151,14 @@ fn a_lattice_that_does_not_fit_in_memory_is_refused_with_the_estimate() {
 fn absurd_budgets_thread_counts_and_memory_limits_are_refused_naming_them() {
     let cases: [(&[&str], Option<&str>, &str); 4] = [
         (
-            &["lattice", "threshold", "--dim", "3", "--budget-secs", "1e300"],
+            &[
+                "lattice",
+                "threshold",
+                "--dim",
+                "3",
+                "--budget-secs",
+                "1e300",
+            ],
             None,
             "budget-secs",
         ),

@@ -2,7 +2,7 @@
 //! every malformed input with a user error (exit code 2 at the edge).
 //! 10,000 random texts and 10,000 mutations of a valid configuration.
 
-use ismc::experiment::RunConfig;
+use ismc::experiment::registry::RunConfig;
 use proptest::prelude::*;
 
 const VALID: &str = include_str!("../experiments/lattice-crossing-quick.toml");

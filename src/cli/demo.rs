@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use ismc::experiment::{RunConfig, Shard};
+use ismc::experiment::registry::RunConfig;
+use ismc::experiment::runner::Shard;
 
 /// Arguments of `ismc demo`.
 #[derive(Debug, Args)]

@@ -21,7 +21,7 @@ pub struct FiguresArgs {
 pub fn run(args: FiguresArgs) -> anyhow::Result<ExitCode> {
     if args.dir.join("config.toml").exists() {
         let out = args.out.unwrap_or_else(|| args.dir.join("figures"));
-        for path in ismc::experiment::figures(&args.dir, &out)? {
+        for path in ismc::experiment::registry::figures(&args.dir, &out)? {
             println!("{}", path.display());
         }
         return Ok(ExitCode::SUCCESS);
@@ -32,7 +32,7 @@ pub fn run(args: FiguresArgs) -> anyhow::Result<ExitCode> {
         args.dir
     };
     let out = args.out.unwrap_or_else(|| dir.join("figures"));
-    for path in ismc::experiment::lattice_study::draw_figures(&dir, &out)? {
+    for path in ismc::experiment::studies::lattice::draw_figures(&dir, &out)? {
         println!("{}", path.display());
     }
     Ok(ExitCode::SUCCESS)

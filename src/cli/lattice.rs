@@ -114,9 +114,9 @@ pub fn run(cmd: LatticeCommand) -> anyhow::Result<ExitCode> {
         LatticeCommand::Sweep(a) => sweep(a),
         LatticeCommand::Label(a) => crate::cli::label::run(a),
         LatticeCommand::Study(a) => {
-            let run = ismc::experiment::RunConfig::from_file(&a.config)?;
+            let run = ismc::experiment::registry::RunConfig::from_file(&a.config)?;
             match &run.experiment {
-                ismc::experiment::ExperimentConfig::Lattice(cfg) => study(cfg, &a.out)?,
+                ismc::experiment::registry::ExperimentConfig::Lattice(cfg) => study(cfg, &a.out)?,
                 #[allow(unreachable_patterns)]
                 _ => {
                     return Err(ismc::Error::invalid(
@@ -296,10 +296,11 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs a lattice study into `out` and draws its figures and report.
 pub fn study(
-    cfg: &ismc::experiment::lattice_study::LatticeStudyConfig,
+    cfg: &ismc::experiment::studies::lattice::LatticeStudyConfig,
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use ismc::experiment::{ExperimentConfig, ExperimentKind, RunConfig, Shard};
+    use ismc::experiment::registry::{ExperimentConfig, ExperimentKind, RunConfig};
+    use ismc::experiment::runner::Shard;
     let run = RunConfig::from_experiment(
         ExperimentKind::Lattice,
         Some("ismc lattice study".into()),
@@ -309,8 +310,8 @@ pub fn study(
     if code != ExitCode::SUCCESS {
         anyhow::bail!("the lattice study did not finish");
     }
-    let rows: Vec<ismc::experiment::lattice_study::ThresholdRow> =
-        ismc::experiment::lattice_study::read_csv(&out.join("thresholds.csv"))?;
+    let rows: Vec<ismc::experiment::studies::lattice::ThresholdRow> =
+        ismc::experiment::store::read_csv(&out.join("thresholds.csv"))?;
     for r in &rows {
         eprintln!(
             "d = {:>2} {:<4} p_c = {:.7} ± {:.1e}  (literature {:.7}, z = {:+.2})  [{}, {:.1} s]",

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use clap::Args;
-use ismc::experiment::{self, RunConfig, RunOptions, RunOutcome, Shard};
+use ismc::experiment::registry::{self, RunConfig};
+use ismc::experiment::runner::{RunOptions, RunOutcome, Shard};
 use ismc::progress::Bar;
 
 /// Arguments of `ismc run`.
@@ -70,7 +71,7 @@ pub fn execute(cfg: &RunConfig, out: &Path, shard: Shard) -> anyhow::Result<Exit
         });
     }
     let bar = Bar::new(0, cfg.kind.name());
-    let outcome = experiment::run(
+    let outcome = registry::run(
         cfg,
         &RunOptions {
             out,
@@ -103,7 +104,7 @@ pub fn execute(cfg: &RunConfig, out: &Path, shard: Shard) -> anyhow::Result<Exit
 
 /// Runs `ismc merge`.
 pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    experiment::merge(&args.dirs, &args.out)?;
+    registry::merge(&args.dirs, &args.out)?;
     eprintln!(
         "merged {} directories into {}",
         args.dirs.len(),
@@ -114,7 +115,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `ismc report`.
 pub fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let path = experiment::report(&args.dir)?;
+    let path = registry::report(&args.dir)?;
     println!("{}", path.display());
     Ok(ExitCode::SUCCESS)
 }

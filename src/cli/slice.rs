@@ -546,7 +546,7 @@ fn dense(a: DenseArgs) -> anyhow::Result<ExitCode> {
     let (evaluations, seconds, per_sec) =
         (eval.evaluations, eval.seconds, eval.evaluations_per_sec());
     StoredField::of_evaluation(eval, slice, class, &a.slice.model).save(&a.out)?;
-    ismc::experiment::lattice_study::write_csv(&a.out.join("sweep.csv"), &sweep.curve)?;
+    ismc::experiment::store::write_csv(&a.out.join("sweep.csv"), &sweep.curve)?;
     println!(
         "{}",
         json!({

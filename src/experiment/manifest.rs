@@ -8,8 +8,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::RunConfig;
-use super::runner::Shard;
+use super::runner::{RunIdentity, Shard};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
 
@@ -95,17 +94,17 @@ impl Session {
 const FILE: &str = "manifest.json";
 
 impl Manifest {
-    /// The manifest of `dir`, or a fresh one for `cfg`.
-    pub fn load_or_new(dir: &Path, cfg: &RunConfig) -> Result<Self> {
+    /// The manifest of `dir`, or a fresh one for the run identified by `cfg`.
+    pub fn load_or_new(dir: &Path, cfg: &RunIdentity) -> Result<Self> {
         if dir.join(FILE).exists() {
             return Manifest::read(dir);
         }
         Ok(Manifest {
             ismc_version: env!("CARGO_PKG_VERSION").into(),
             git_revision: git_revision(),
-            kind: cfg.kind.to_string(),
+            kind: cfg.kind.clone(),
             config_hash: cfg.hash.clone(),
-            seed: cfg.seed(),
+            seed: cfg.seed,
             sessions: Vec::new(),
             units: BTreeMap::new(),
         })

@@ -49,7 +49,6 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::config::RunConfig;
 use super::manifest::{Manifest, Session, UnitTiming};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -200,12 +199,34 @@ impl UnitFiles {
     }
 }
 
-/// Runs (or resumes) `exp` configured by `cfg` in `opts.out`.
+/// What the runner knows of a run's configuration: enough to create, check
+/// and record a run directory without knowing which experiment it belongs to.
+///
+/// It is built from a parsed configuration by the layer that parses
+/// configurations; the runner and the manifest never parse one themselves.
+#[derive(Debug, Clone)]
+pub struct RunIdentity {
+    /// The experiment kind, as written in `kind = "…"`; recorded in the
+    /// manifest.
+    pub kind: String,
+    /// The configuration text, stored verbatim as `DIR/config.toml`.
+    pub text: String,
+    /// SHA-256 (hex) of the canonical configuration; a directory can only be
+    /// resumed or merged with the same hash.
+    pub hash: String,
+    /// The master seed, recorded in the manifest.
+    pub seed: u64,
+    /// Reads a stored `config.toml` and returns its canonical hash, failing
+    /// as parsing that file would.
+    pub rehash: fn(&Path) -> Result<String>,
+}
+
+/// Runs (or resumes) `exp`, whose configuration is `cfg`, in `opts.out`.
 ///
 /// Refuses a directory that holds a run of a different configuration.
 /// When every unit is present afterwards, finishes the run: tables and
 /// `summary.json`, figures and the report.
-pub fn run<E: Experiment>(exp: &E, cfg: &RunConfig, opts: &RunOptions) -> Result<RunOutcome> {
+pub fn run<E: Experiment>(exp: &E, cfg: &RunIdentity, opts: &RunOptions) -> Result<RunOutcome> {
     let ids = exp.units();
     check_ids(&ids)?;
     prepare_dir(opts.out, cfg)?;
@@ -314,21 +335,26 @@ fn finish<E: Experiment>(exp: &E, dir: &Path, ids: &[String]) -> Result<()> {
 /// Gathers the unit files of shard directories `dirs` (all runs of the same
 /// configuration) into `out` and finishes it there. A unit present in
 /// several directories must hold the same bytes in each.
-pub fn merge<E: Experiment>(exp: &E, cfg: &RunConfig, dirs: &[PathBuf], out: &Path) -> Result<()> {
+pub fn merge<E: Experiment>(
+    exp: &E,
+    cfg: &RunIdentity,
+    dirs: &[PathBuf],
+    out: &Path,
+) -> Result<()> {
     let ids = exp.units();
     check_ids(&ids)?;
     // Check everything before writing anything.
     // Unit id → the shard directory its files are taken from.
     let mut sources: BTreeMap<&str, &Path> = BTreeMap::new();
     for dir in dirs {
-        let other = RunConfig::from_file(&dir.join("config.toml"))?;
-        if other.hash != cfg.hash {
+        let other = (cfg.rehash)(&dir.join("config.toml"))?;
+        if other != cfg.hash {
             return Err(Error::InvalidFile {
                 path: dir.join("config.toml"),
                 reason: format!(
                     "a run of a different configuration (hash {} instead of {}); \
                      merge only shards of one run",
-                    other.hash, cfg.hash
+                    other, cfg.hash
                 ),
             });
         }
@@ -451,18 +477,18 @@ fn load_unit<T: DeserializeOwned>(dir: &Path, id: &str) -> Option<T> {
 
 /// Creates the directory and its `config.toml`, or checks that an existing
 /// one holds a run of the same configuration.
-fn prepare_dir(dir: &Path, cfg: &RunConfig) -> Result<()> {
+fn prepare_dir(dir: &Path, cfg: &RunIdentity) -> Result<()> {
     let cfg_path = dir.join("config.toml");
     if cfg_path.exists() {
-        let existing = RunConfig::from_file(&cfg_path)?;
-        if existing.hash != cfg.hash {
+        let existing = (cfg.rehash)(&cfg_path)?;
+        if existing != cfg.hash {
             return Err(Error::invalid(
                 "--out",
                 dir.display(),
                 format!(
                     "the directory holds a run of a different configuration \
                      (hash {} instead of {}); choose another directory or delete it",
-                    existing.hash, cfg.hash
+                    existing, cfg.hash
                 ),
             ));
         }

@@ -14,165 +14,30 @@
 //! * `crossing_meta.json` — dimension, kind and the threshold estimate drawn
 //!   on the crossing figure;
 //! * `figures/` — drawn by [`draw_figures`] from the files above only.
+//!
+//! This module holds the units and the tables; the parameters are in
+//! `params.rs`, the figures in `figures.rs` and the report in `report.rs`.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::runner::{Experiment, UnitFiles};
-use crate::atomic::write_atomic;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{list_figures, read_csv, write_csv, write_json};
 use crate::lattice::{Boundary, Lattice};
 use crate::percolation::canonical::crossing_probability;
 use crate::percolation::{run_sweeps_from, Kind, SweepConfig};
-use crate::plot::crossing::{CrossingCurve, CrossingFigure};
-use crate::plot::threshold_vs_dim::{MeasuredThreshold, ThresholdFigure};
 use crate::scaling::literature::published;
 use crate::scaling::threshold::{estimate, Method, ThresholdConfig, ThresholdEstimate};
 
-/// What the study computes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LatticeStudyConfig {
-    /// Dimensions whose thresholds are estimated.
-    pub dims: Vec<usize>,
-    /// Kinds estimated in every dimension.
-    pub kinds: Vec<Kind>,
-    /// Budget per threshold, seconds.
-    pub budget_secs: f64,
-    /// Per-dimension budget overrides, e.g. `[[budgets]] dim = 2, secs = 300`.
-    #[serde(default)]
-    pub budgets: Vec<DimBudget>,
-    /// Dimension of the crossing curves.
-    pub crossing_dim: usize,
-    /// Sides of the crossing curves.
-    pub crossing_sides: Vec<usize>,
-    /// Samples per crossing curve.
-    pub crossing_samples: u64,
-    /// Crossing samples per unit of work (the granularity of resuming).
-    #[serde(default = "default_samples_per_unit")]
-    pub samples_per_unit: u64,
-    /// Master seed.
-    pub seed: u64,
-}
+mod figures;
+mod params;
+mod report;
 
-fn default_samples_per_unit() -> u64 {
-    1000
-}
-
-impl LatticeStudyConfig {
-    /// A study of a few minutes on two cores: the demo's lattice part.
-    pub fn quick() -> Self {
-        LatticeStudyConfig {
-            dims: vec![2, 3, 4, 6, 8, 13],
-            kinds: vec![Kind::Site, Kind::Bond],
-            budget_secs: 6.0,
-            crossing_dim: 2,
-            crossing_sides: vec![16, 32, 64, 128],
-            crossing_samples: 4000,
-            samples_per_unit: default_samples_per_unit(),
-            seed: 1,
-            budgets: Vec::new(),
-        }
-    }
-}
-
-/// A budget override for one dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DimBudget {
-    /// Dimension.
-    pub dim: usize,
-    /// Budget in seconds.
-    pub secs: f64,
-}
-
-impl LatticeStudyConfig {
-    /// The budget for dimension `dim`.
-    pub fn budget_for(&self, dim: usize) -> f64 {
-        self.budgets
-            .iter()
-            .find(|b| b.dim == dim)
-            .map_or(self.budget_secs, |b| b.secs)
-    }
-
-    /// Checks every field, naming it as `params.NAME`.
-    pub fn validate(&self) -> Result<()> {
-        let dim_ok = |d: usize| (2..=crate::lattice::MAX_DIM).contains(&d);
-        if let Some(&d) = self.dims.iter().find(|&&d| !dim_ok(d)) {
-            return Err(Error::invalid(
-                "params.dims",
-                d,
-                format!("expected dimensions in 2..={}", crate::lattice::MAX_DIM),
-            ));
-        }
-        if self.kinds.is_empty() && !self.dims.is_empty() {
-            return Err(Error::invalid(
-                "params.kinds",
-                "[]",
-                "expected at least one of \"site\", \"bond\"",
-            ));
-        }
-        if !(self.budget_secs.is_finite() && self.budget_secs > 0.0) {
-            return Err(Error::invalid(
-                "params.budget_secs",
-                self.budget_secs,
-                "expected seconds > 0",
-            ));
-        }
-        if let Some(b) = self
-            .budgets
-            .iter()
-            .find(|b| !(b.secs.is_finite() && b.secs > 0.0 && dim_ok(b.dim)))
-        {
-            return Err(Error::invalid(
-                "params.budgets",
-                format!("{{dim = {}, secs = {}}}", b.dim, b.secs),
-                "expected a dimension in 2..=16 and seconds > 0",
-            ));
-        }
-        if !self.crossing_sides.is_empty() && !dim_ok(self.crossing_dim) {
-            return Err(Error::invalid(
-                "params.crossing_dim",
-                self.crossing_dim,
-                "expected a dimension in 2..=16",
-            ));
-        }
-        if let Some(&l) = self.crossing_sides.iter().find(|&&l| l < 4) {
-            return Err(Error::invalid(
-                "params.crossing_sides",
-                l,
-                "expected sides of at least 4",
-            ));
-        }
-        if !self.crossing_sides.is_empty() && self.crossing_samples == 0 {
-            return Err(Error::invalid(
-                "params.crossing_samples",
-                0,
-                "expected at least 1",
-            ));
-        }
-        if self.samples_per_unit == 0 {
-            return Err(Error::invalid(
-                "params.samples_per_unit",
-                0,
-                "expected at least 1",
-            ));
-        }
-        if self.dims.is_empty() && self.crossing_sides.is_empty() {
-            return Err(Error::invalid(
-                "params.dims",
-                "[]",
-                "nothing to do: give dims or crossing_sides",
-            ));
-        }
-        for &side in &self.crossing_sides {
-            Lattice::hypercube(self.crossing_dim, side, Boundary::Periodic)
-                .map_err(|e| Error::invalid("params.crossing_sides", side, e.to_string()))?;
-        }
-        Ok(())
-    }
-}
+pub use figures::draw_figures;
+pub use params::{DimBudget, LatticeStudyConfig};
+pub use report::write_report;
 
 /// One row of `thresholds.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -458,39 +323,6 @@ impl Experiment for LatticeStudy {
     }
 }
 
-/// The PNG and SVG files of a figures directory, sorted (empty if absent).
-pub fn list_figures(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    v.retain(|p| p.extension().is_some_and(|e| e == "png" || e == "svg"));
-    v.sort();
-    v
-}
-
-/// The "## Figures" section of a report: a Markdown image link to every PNG
-/// of `dir/figures`, relative to `dir`.
-pub fn figure_links(dir: &Path) -> String {
-    let mut md = String::from("\n## Figures\n\n");
-    for f in list_figures(&dir.join("figures"))
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png"))
-    {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
-    }
-    md
-}
-
-/// Reads a JSON file written by [`write_json`], naming the file on error.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
-}
-
 /// `summary.json` of the lattice study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatticeSummary {
@@ -530,139 +362,4 @@ pub struct PAv {
     pub stderr: f64,
     /// Samples.
     pub samples: usize,
-}
-
-/// Writes pretty JSON atomically.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("serialisable");
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
-}
-
-/// Draws every figure of a study directory into `out` from its stored files.
-/// Returns the paths written.
-pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
-    let thresholds: Vec<ThresholdRow> = read_csv(&dir.join("thresholds.csv"))?;
-    let fig = ThresholdFigure {
-        measured: thresholds
-            .iter()
-            .map(|r| MeasuredThreshold {
-                dim: r.dim,
-                kind: r.kind,
-                p_c: r.p_c,
-                stderr: r.stderr,
-            })
-            .collect(),
-    };
-    if !fig.measured.is_empty() {
-        let (a, b) = crate::plot::save(&fig, &out.join("threshold_vs_dim"))?;
-        written.extend([a, b]);
-    }
-    let crossing_path = dir.join("crossing.csv");
-    if crossing_path.exists() {
-        let rows: Vec<CrossingRow> = read_csv(&crossing_path)?;
-        let meta_path = dir.join("crossing_meta.json");
-        let meta: CrossingMeta = serde_json::from_slice(
-            &std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?,
-        )
-        .map_err(|e| Error::InvalidFile {
-            path: meta_path.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut sides: Vec<usize> = rows.iter().map(|r| r.side).collect();
-        sides.dedup();
-        let curves = sides
-            .iter()
-            .map(|&side| CrossingCurve {
-                side,
-                points: rows
-                    .iter()
-                    .filter(|r| r.side == side)
-                    .map(|r| (r.p, r.r, r.r_err))
-                    .collect(),
-            })
-            .collect();
-        let fig = CrossingFigure {
-            title: format!("{} percolation on the {}-d torus", meta.kind, meta.dim),
-            y_label: "P(a cluster wraps)".into(),
-            curves,
-            estimate: meta.estimate,
-            literature: published(meta.dim, meta.kind).map(|p| p.value),
-        };
-        let (a, b) = crate::plot::save(
-            &fig,
-            &out.join(format!("crossing_d{}_{}", meta.dim, meta.kind)),
-        )?;
-        written.extend([a, b]);
-    }
-    Ok(written)
-}
-
-/// Writes serde rows as CSV, atomically.
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::InvalidFile {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::InvalidFile {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    write_atomic(path, &bytes)
-}
-
-/// Reads serde rows from a CSV file, naming the file and row on error.
-pub fn read_csv<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::InvalidFile {
-            path: path.to_path_buf(),
-            reason: format!("{other:?}"),
-        },
-    })?;
-    r.deserialize()
-        .map(|row| {
-            row.map_err(|e| Error::InvalidFile {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// Writes `report.md` in `dir`: the thresholds table and the figures.
-pub fn write_report(dir: &Path, rows: &[ThresholdRow], figures: &[PathBuf]) -> Result<()> {
-    let mut md = String::from("# ismc lattice study\n\n## Percolation thresholds of Z^d\n\n");
-    md.push_str(
-        "| d | kind | method | p_c (ismc) | stderr | literature | z | rel. error | samples | s |\n",
-    );
-    md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
-    for r in rows {
-        md.push_str(&format!(
-            "| {} | {} | {} | {:.7} | {:.1e} | {:.7} | {:+.2} | {:+.1e} | {} | {:.1} |\n",
-            r.dim,
-            r.kind,
-            r.method,
-            r.p_c,
-            r.stderr,
-            r.literature,
-            r.z,
-            r.relative_error,
-            r.samples,
-            r.seconds
-        ));
-    }
-    md.push_str("\n## Figures\n\n");
-    for f in figures
-        .iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "png"))
-    {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        md.push_str(&format!("![{}]({})\n\n", rel.display(), rel.display()));
-    }
-    write_atomic(&dir.join("report.md"), md.as_bytes())
 }

@@ -21,121 +21,31 @@
 //!   round, the fraction of pairs connected below `max_loss_target` within
 //!   the rounds;
 //! * `figures/rounds.{png,svg}` — median barrier max against the round.
+//!
+//! This module holds the units, their rows and the summary; the parameters
+//! are in `params.rs`, the figure in `figures.rs` and the report in
+//! `report.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::{Experiment, UnitFiles};
-use crate::error::{Error, Result};
-use crate::inputspace::bypass::{bypass_many, free_defaults, BypassConfig, RoundsConfig};
-use crate::inputspace::fvo::{decay_balance, synthesize, FvoConfig};
+use crate::error::Result;
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{prefix, write_csv, write_json};
+use crate::inputspace::bypass::bypass_many;
+use crate::inputspace::fvo::{decay_balance, synthesize};
 use crate::nn::{Classifier, Network};
-use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 use crate::rng::derive_seed;
 
-/// Parameters of `kind = "untrained-connectivity"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UntrainedParams {
-    /// Models: `untrained:ARCH:INIT:SEED` specs (or any other model spec).
-    pub models: Vec<String>,
-    /// Shape of one input, e.g. `[3, 32, 32]`; default: the items of `data`.
-    #[serde(default)]
-    pub input_shape: Option<Vec<usize>>,
-    /// Number of classes; default: the classes of `data`.
-    #[serde(default)]
-    pub classes: Option<usize>,
-    /// Data set fixing shape and classes when they are not given.
-    #[serde(default = "default_data")]
-    pub data: String,
-    /// Master seed.
-    pub seed: u64,
-    /// Pairs per model; pair j has class `j mod classes`.
-    pub pairs: usize,
-    /// Feature visualisation of the endpoints (paper: N(0, 0.01²) start,
-    /// Adam lr 0.05, stop at CE < 5e-4).
-    #[serde(default)]
-    pub fvo: FvoConfig,
-    /// The bend optimisation: free, as the paper did for untrained
-    /// networks, in every field a `[params.bypass]` table leaves out
-    /// ([`BypassConfig::free`]); set `mode = "projected"` (and the λs) to
-    /// bend as for trained ones.
-    #[serde(default = "BypassConfig::free", deserialize_with = "free_defaults")]
-    pub bypass: BypassConfig,
-    /// Most rounds and the gap at which bending stops.
-    #[serde(default = "default_rounds")]
-    pub rounds: RoundsConfig,
-    /// A pair counts as connected once its chain's max loss is at most this.
-    #[serde(default = "default_target")]
-    pub max_loss_target: f64,
-}
+mod figures;
+mod params;
+mod report;
 
-fn default_data() -> String {
-    "mnist".into()
-}
-fn default_rounds() -> RoundsConfig {
-    RoundsConfig {
-        max_rounds: 3,
-        gap_tolerance: 0.0,
-    }
-}
-fn default_target() -> f64 {
-    1e-2
-}
-
-impl UntrainedParams {
-    /// Checks the fields, naming them as `params.NAME`.
-    pub fn validate(&self) -> Result<()> {
-        self.fvo
-            .validate("params.fvo")
-            .and(self.bypass.validate("params.bypass"))?;
-        if self.models.is_empty() {
-            return Err(Error::invalid(
-                "params.models",
-                "[]",
-                "expected at least one model, e.g. \"untrained:mlp:pytorch:1\"",
-            ));
-        }
-        if self.pairs == 0 {
-            return Err(Error::invalid("params.pairs", 0, "expected at least 1"));
-        }
-        if let Some(s) = &self.input_shape {
-            if s.is_empty() || s.contains(&0) {
-                return Err(Error::invalid(
-                    "params.input_shape",
-                    format!("{s:?}"),
-                    "expected positive sides, e.g. [3, 32, 32]",
-                ));
-            }
-        }
-        if self.classes == Some(0) || self.classes == Some(1) {
-            return Err(Error::invalid(
-                "params.classes",
-                self.classes.unwrap_or(0),
-                "expected at least 2 classes",
-            ));
-        }
-        if self.rounds.max_rounds == 0 {
-            return Err(Error::invalid(
-                "params.rounds.max_rounds",
-                0,
-                "expected at least one round of bending",
-            ));
-        }
-        if !(self.max_loss_target.is_finite() && self.max_loss_target > 0.0) {
-            return Err(Error::invalid(
-                "params.max_loss_target",
-                self.max_loss_target,
-                "expected a loss > 0",
-            ));
-        }
-        Ok(())
-    }
-}
+pub use figures::draw_figures;
+pub use params::UntrainedParams;
+pub use report::write_report;
 
 /// One round of one pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -480,105 +390,6 @@ pub fn summarise(units: &[PairRounds], target: f64, max_rounds: usize) -> Untrai
     }
 }
 
-/// Draws `rounds`: the median barrier max per model against the round,
-/// with the worst pair as its error bar's top and the target as a dashed
-/// line, from `summary.json`.
-pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
-    let s: UntrainedSummary = read_json(&dir.join("summary.json"))?;
-    let series = s
-        .models
-        .iter()
-        .map(|(m, ms)| KSeries {
-            label: m.clone(),
-            points: ms
-                .median_barrier_max_by_round
-                .iter()
-                .enumerate()
-                .map(|(r, &v)| (r as f64, v, 0.0))
-                .collect(),
-            intervals: None,
-        })
-        .collect();
-    let fig = KSeriesFigure {
-        title: "Synthetic modes: max loss along the path, round after round of free bends".into(),
-        x_label: "bend round (0 = straight path)".into(),
-        y_label: "median max cross-entropy on the path".into(),
-        log_y: true,
-        series,
-        references: vec![Reference {
-            label: format!("target {}", s.max_loss_target),
-            points: vec![
-                (0.0, s.max_loss_target),
-                (s.max_rounds as f64, s.max_loss_target),
-            ],
-            dashed: true,
-            color_of_series: None,
-        }],
-    };
-    let (a, b) = crate::plot::save(&fig, &out.join("rounds"))?;
-    Ok(vec![a, b])
-}
-
-/// Writes `report.md` from `summary.json`, `pairs.csv` and the figures.
-pub fn write_report(dir: &Path, params: &UntrainedParams) -> Result<PathBuf> {
-    let s: UntrainedSummary = read_json(&dir.join("summary.json"))?;
-    let pairs: Vec<PairRow> = read_csv(&dir.join("pairs.csv"))?;
-    let rounds_head: String = (0..=s.max_rounds)
-        .map(|r| format!(" round {r} |"))
-        .collect();
-    let rounds_rule: String = (0..=s.max_rounds).map(|_| "---|").collect();
-    let mut md = format!(
-        "# Connectivity of synthetic (FVO) modes\n\n\
-         {} pairs per model; FVO with weight decay {} (at most {} steps); free bends \
-         (lr {}, {} iterations), up to {} rounds; \
-         a pair is connected once its path's max loss is ≤ {}.\n\n\
-         ## Median max loss along the path after each round\n\n\
-         | model | pairs | FVO converged | max endpoint CE | median endpoint norm | max decay balance |{rounds_head} connected | median first bend |\n\
-         |---|---|---|---|---|---|{rounds_rule}---|---|\n",
-        params.pairs,
-        params.fvo.weight_decay,
-        params.fvo.iterations,
-        params.bypass.lr,
-        params.bypass.iterations,
-        s.max_rounds,
-        s.max_loss_target
-    );
-    for (m, ms) in &s.models {
-        let cells: String = ms
-            .median_barrier_max_by_round
-            .iter()
-            .map(|v| format!(" {v:.3e} |"))
-            .collect();
-        md.push_str(&format!(
-            "| {m} | {} | {:.0} % | {:.2e} | {:.1} | {:.3} |{cells} {:.0} % | {:.4} |\n",
-            ms.pairs,
-            100.0 * ms.fvo_converged_fraction,
-            ms.fvo_max_loss,
-            ms.median_fvo_norm,
-            ms.max_fvo_decay_balance,
-            100.0 * ms.connected_fraction,
-            ms.median_first_relative_bend
-        ));
-    }
-    let never = pairs
-        .iter()
-        .filter(|p| p.connected_at_round.is_none())
-        .count();
-    md.push_str(&format!(
-        "\n{never} of {} pairs stayed above the target after the last round (see pairs.csv).\n",
-        pairs.len()
-    ));
-    md.push_str(
-        "\nThe decay balance is λ|x|²/(−x·∇CE) at an FVO endpoint: near 1, Adam's \
-         weight decay cancels the CE gradient along the ray and FVO has stalled above \
-         its threshold (theory/untrained-fvo.md); 0 without decay.\n",
-    );
-    md.push_str(&figure_links(dir));
-    let path = dir.join("report.md");
-    crate::atomic::write_atomic(&path, md.as_bytes())?;
-    Ok(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,33 +432,5 @@ mod tests {
         assert!((m.connected_fraction - 0.5).abs() < 1e-12);
         assert_eq!(pair_row(&units[1], 1e-2).connected_at_round, Some(1));
         assert_eq!(pair_row(&units[0], 1e-2).connected_at_round, None);
-    }
-
-    #[test]
-    fn bad_params_name_the_field() {
-        let p = UntrainedParams {
-            models: vec!["untrained:mlp:pytorch:1".into()],
-            input_shape: Some(vec![1, 0, 4]),
-            classes: Some(10),
-            data: "mnist".into(),
-            seed: 1,
-            pairs: 1,
-            fvo: FvoConfig::default(),
-            bypass: BypassConfig::free(),
-            rounds: default_rounds(),
-            max_loss_target: 1e-2,
-        };
-        let e = p.validate().unwrap_err().to_string();
-        assert!(e.contains("params.input_shape"), "{e}");
-        let p = UntrainedParams {
-            input_shape: None,
-            pairs: 0,
-            ..p
-        };
-        assert!(p
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("params.pairs"));
     }
 }

@@ -1,7 +1,12 @@
 //! The tables and the summary of an ImageNet demonstration run, from its
 //! units: `pairs.csv` and `curves.csv` rows, and `summary.json`.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{PairKind, PairResult, PhotoUnit, Role};
+use crate::inputspace::bypass::{BypassConfig, RoundsConfig};
 
 /// One row of `pairs.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -331,5 +336,105 @@ fn photo_summary(u: &PhotoUnit) -> PhotoSummary {
         attack_converged: adv.converged,
         all_endpoints_top1_is_class: u.endpoints.iter().all(|x| x.top1_is_class),
         pairs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::params::default_rounds;
+    use super::super::{Curve, EndpointRow, RoundRow};
+    use super::*;
+
+    fn endpoint(role: Role, loss: f64, top1_is_class: bool) -> EndpointRow {
+        EndpointRow {
+            model: "m".into(),
+            photo: "coffee".into(),
+            class: 967,
+            role,
+            loss,
+            top1: if top1_is_class { 967 } else { 0 },
+            top1_is_class,
+            iterations: 0,
+            converged: true,
+        }
+    }
+
+    fn pair(kind: PairKind, maxes: &[f64]) -> PairResult {
+        PairResult {
+            kind,
+            rounds: maxes
+                .iter()
+                .enumerate()
+                .map(|(r, &m)| RoundRow {
+                    model: "m".into(),
+                    photo: "coffee".into(),
+                    kind,
+                    round: r,
+                    barrier_max: m,
+                    barrier_gap: m / 2.0,
+                    relative_bend: 0.01 * r as f64,
+                })
+                .collect(),
+            straight: Curve {
+                arc: vec![0.0, 1.0],
+                loss: vec![0.1, 0.2],
+            },
+            bent: Curve {
+                arc: vec![0.0, 1.0],
+                loss: vec![0.1, 0.2],
+            },
+        }
+    }
+
+    fn unit(photo: &str, adversarial_top1: bool, scale: f64) -> PhotoUnit {
+        let mut endpoints = vec![
+            endpoint(Role::Photo, 0.02, true),
+            endpoint(Role::FvoA, 4e-4, true),
+            endpoint(Role::FvoB, 3e-4, true),
+            endpoint(Role::Adversarial, 0.01, adversarial_top1),
+        ];
+        endpoints.iter_mut().for_each(|e| e.photo = photo.into());
+        PhotoUnit {
+            model: "m".into(),
+            photo: photo.into(),
+            class: 967,
+            class_name: "espresso".into(),
+            attack_source: "chelsea".into(),
+            endpoints,
+            pairs: vec![
+                pair(PairKind::RealSynthetic, &[scale, scale / 10.0]),
+                pair(
+                    PairKind::SyntheticSynthetic,
+                    &[scale, scale / 10.0, scale / 100.0],
+                ),
+                pair(PairKind::RealAdversarial, &[4.0 * scale, scale]),
+            ],
+        }
+    }
+
+    #[test]
+    fn summary_takes_medians_over_photos_and_keeps_early_stops() {
+        let units = vec![unit("coffee", true, 1.0), unit("chelsea", false, 3.0)];
+        let s = summarise(&units, &BypassConfig::default(), &default_rounds());
+        let m = &s.models["m"];
+        let rs = &m.pair_kinds["real_synthetic"];
+        assert_eq!(rs.pairs, 2);
+        assert!((rs.median_straight_max - 2.0).abs() < 1e-12);
+        // The real–synthetic pairs stopped after one bend: round 2 keeps it.
+        assert_eq!(rs.median_max_by_round.len(), 3);
+        assert!((rs.median_max_by_round[2] - 0.2).abs() < 1e-12);
+        assert!((m.pair_kinds["synthetic_synthetic"].median_bent_max - 0.02).abs() < 1e-12);
+        assert!((m.pair_kinds["real_adversarial"].worst_bent_max - 3.0).abs() < 1e-12);
+        // The adversarial endpoint of chelsea's unit is misclassified: only
+        // the pairs holding it are flagged.
+        assert!(!m.pair_kinds["real_adversarial"].all_endpoints_top1_is_class);
+        assert!(m.pair_kinds["real_synthetic"].all_endpoints_top1_is_class);
+        assert!(!m.photos["chelsea"].all_endpoints_top1_is_class);
+        assert!(m.photos["coffee"].all_endpoints_top1_is_class);
+        assert_eq!(
+            m.photos["coffee"].pairs["real_adversarial"].endpoint_ce,
+            [0.02, 0.01]
+        );
+        assert!((m.pair_kinds["real_synthetic"].max_endpoint_ce - 0.02).abs() < 1e-12);
     }
 }

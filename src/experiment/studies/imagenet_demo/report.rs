@@ -1,7 +1,13 @@
 //! The figures and the Markdown report of an ImageNet demonstration run,
 //! drawn from its stored tables only (no model is loaded).
 
-use super::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{CurveRow, ImagenetDemoParams, ImagenetDemoSummary, PairKind};
+use crate::error::Result;
+use crate::experiment::store::{figure_links, read_csv, read_json};
+use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 
 /// A model or photo name as part of a file name (`.` → `_`).
 pub(super) fn file_part(s: &str) -> String {
@@ -206,5 +212,15 @@ fn yes(b: bool) -> &'static str {
         "yes"
     } else {
         "**no**"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_replace_dots() {
+        assert_eq!(file_part("squeezenet-1.1"), "squeezenet-1_1");
     }
 }

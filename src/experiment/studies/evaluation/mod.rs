@@ -21,11 +21,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, write_csv, write_json};
-use super::runner::{Experiment, UnitFiles};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_csv, write_csv, write_json};
 use crate::nn::eval::{confusion, Confusion};
 use crate::nn::Classifier;
 use crate::plot::k_series::{KSeries, KSeriesFigure};

@@ -25,10 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::{Experiment, UnitFiles};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
 use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
@@ -86,22 +86,6 @@ impl AdversarialParams {
             ));
         }
         Ok(())
-    }
-}
-
-/// Prefixes the parameter name of an [`Error::InvalidParameter`].
-pub fn prefix(e: Error, p: &str) -> Error {
-    match e {
-        Error::InvalidParameter {
-            name,
-            value,
-            reason,
-        } => Error::InvalidParameter {
-            name: format!("{p}{name}"),
-            value,
-            reason,
-        },
-        other => other,
     }
 }
 

@@ -41,181 +41,38 @@
 //! * `figures/barrier_rounds.{png,svg}` — median barrier max per round,
 //!   one line per (model, pair kind); `figures/curves_MODEL_PHOTO_KIND.{png,svg}`
 //!   — the loss along the straight (solid) and the bent (dashed) path of each pair.
+//!
+//! This module holds the units and their rows; the parameters are in
+//! `params.rs`, the tables and `summary.json` in `summary.rs`, and the
+//! figures and the report in `report.rs`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::prefix;
-use super::lattice_study::{figure_links, read_csv, read_json, write_csv, write_json};
-use super::runner::{Experiment, UnitFiles};
 use crate::data::{imagenet_classes, photos};
-use crate::error::{Error, Result};
-use crate::inputspace::attack::{paper_attack, PaperAttackConfig};
-use crate::inputspace::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
-use crate::inputspace::fvo::{synthesize, FvoConfig};
+use crate::error::Result;
+use crate::experiment::runner::{Experiment, UnitFiles};
+use crate::experiment::store::{prefix, write_csv, write_json};
+use crate::inputspace::attack::paper_attack;
+use crate::inputspace::bypass::{bypass_many, BypassConfig};
+use crate::inputspace::fvo::synthesize;
 use crate::inputspace::path::{loss_along, Path as InputPath};
 use crate::nn::{Classifier, Network};
-use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 use crate::rng::derive_seed;
 
+mod params;
 mod report;
 mod summary;
 
+pub use params::{ImagenetDemoParams, PhotoEntry};
 pub use report::{draw_figures, write_report};
 use summary::{curve_rows, pair_row};
 pub use summary::{
     summarise, CurveRow, ImagenetDemoSummary, KindSummary, ModelSummary, PairBarriers, PairRow,
     PhotoSummary,
 };
-
-/// One real photo used as a class-y mode.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhotoEntry {
-    /// A fetched photo's name (`coffee`, `chelsea`, …; see
-    /// [`photos::PHOTOS`]).
-    pub name: String,
-    /// Its ImageNet class y (e.g. 967 espresso for `coffee`, 285 Egyptian
-    /// cat for `chelsea`): the target of every loss of its pairs.
-    pub class: u32,
-    /// The photo of another class that the paper's attack turns into a
-    /// class-y input; default: the next entry of `photos` (cyclically).
-    #[serde(default)]
-    pub attack_source: Option<String>,
-}
-
-/// Parameters of `kind = "imagenet-demo"`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImagenetDemoParams {
-    /// Fetched ImageNet models (`squeezenet-1.1`, `efficientnet-lite0`).
-    pub models: Vec<String>,
-    /// The real photos and their classes.
-    pub photos: Vec<PhotoEntry>,
-    /// Master seed.
-    pub seed: u64,
-    /// Feature visualisation of the synthetic modes (paper: N(0, 0.01²)
-    /// start, Adam lr 0.05, stop at CE < 5e-4).
-    #[serde(default)]
-    pub fvo: FvoConfig,
-    /// The paper's targeted attack (lr 0.005, ≤ 512 iterations, 0.1·MSE,
-    /// 1e-8·TV).
-    #[serde(default)]
-    pub attack: PaperAttackConfig,
-    /// The bend optimisation and path evaluation; must be projected (the
-    /// paper's bypass for trained networks). `points` also sets the
-    /// resolution of the stored curves.
-    #[serde(default)]
-    pub bypass: BypassConfig,
-    /// Most rounds and the gap at which bending stops.
-    #[serde(default = "default_rounds")]
-    pub rounds: RoundsConfig,
-}
-
-fn default_rounds() -> RoundsConfig {
-    RoundsConfig {
-        max_rounds: 2,
-        gap_tolerance: 0.0,
-    }
-}
-
-impl ImagenetDemoParams {
-    /// Checks the fields, naming them as `params.NAME`.
-    pub fn validate(&self) -> Result<()> {
-        self.fvo
-            .validate("params.fvo")
-            .and(self.attack.validate("params.attack"))
-            .and(self.bypass.validate("params.bypass"))?;
-        if self.models.is_empty() {
-            return Err(Error::invalid(
-                "params.models",
-                "[]",
-                "expected at least one model, e.g. \"squeezenet-1.1\"",
-            ));
-        }
-        if let Some(m) = self
-            .models
-            .iter()
-            .find(|m| crate::nn::zoo::fetched_entry(m).is_none())
-        {
-            let known: Vec<&str> = crate::nn::zoo::FETCHED.iter().map(|e| e.name).collect();
-            return Err(Error::invalid(
-                "params.models",
-                m,
-                format!("expected a fetched ImageNet model, one of {known:?}"),
-            ));
-        }
-        if self.photos.is_empty() {
-            return Err(Error::invalid(
-                "params.photos",
-                "[]",
-                "expected at least one photo, e.g. { name = \"coffee\", class = 967 }",
-            ));
-        }
-        let known: Vec<&str> = photos::PHOTOS.iter().map(|p| p.name).collect();
-        for (i, p) in self.photos.iter().enumerate() {
-            if photos::photo(&p.name).is_none() {
-                return Err(Error::invalid(
-                    format!("params.photos[{i}].name"),
-                    &p.name,
-                    format!("expected one of {known:?}"),
-                ));
-            }
-            if p.class as usize >= imagenet_classes::CLASSES {
-                return Err(Error::invalid(
-                    format!("params.photos[{i}].class"),
-                    p.class,
-                    "expected an ImageNet class, 0..=999",
-                ));
-            }
-        }
-        // Names first: a bad name is reported as itself, not as the default
-        // attack source of the entry before it.
-        for (i, p) in self.photos.iter().enumerate() {
-            let source = self.attack_source(i);
-            if photos::photo(&source).is_none() {
-                return Err(Error::invalid(
-                    format!("params.photos[{i}].attack_source"),
-                    &source,
-                    format!("expected one of {known:?}"),
-                ));
-            }
-            if source == p.name {
-                return Err(Error::invalid(
-                    format!("params.photos[{i}].attack_source"),
-                    &source,
-                    "expected another photo than the entry's own (list a second photo or name one)",
-                ));
-            }
-        }
-        if self.bypass.mode != BendMode::Projected {
-            return Err(Error::invalid(
-                "params.bypass.mode",
-                "free",
-                "expected \"projected\": the pairs have real endpoints, bent as the paper bends them for trained networks",
-            ));
-        }
-        if self.rounds.max_rounds == 0 {
-            return Err(Error::invalid(
-                "params.rounds.max_rounds",
-                0,
-                "expected at least one round of bending",
-            ));
-        }
-        Ok(())
-    }
-
-    /// The attack source of photo entry `i`: its own, else the next entry.
-    fn attack_source(&self, i: usize) -> String {
-        self.photos[i]
-            .attack_source
-            .clone()
-            .unwrap_or_else(|| self.photos[(i + 1) % self.photos.len()].name.clone())
-    }
-}
 
 /// The three kinds of mode pairs, in the order a unit stores them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -598,194 +455,5 @@ impl Experiment for ImagenetDemo {
 
     fn write_report(&self, dir: &Path) -> Result<PathBuf> {
         write_report(dir, &self.params)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::report::file_part;
-    use super::*;
-
-    fn params() -> ImagenetDemoParams {
-        ImagenetDemoParams {
-            models: vec!["squeezenet-1.1".into()],
-            photos: vec![
-                PhotoEntry {
-                    name: "coffee".into(),
-                    class: 967,
-                    attack_source: None,
-                },
-                PhotoEntry {
-                    name: "chelsea".into(),
-                    class: 285,
-                    attack_source: None,
-                },
-            ],
-            seed: 1,
-            fvo: FvoConfig::default(),
-            attack: PaperAttackConfig::default(),
-            bypass: BypassConfig::default(),
-            rounds: default_rounds(),
-        }
-    }
-
-    fn message(p: &ImagenetDemoParams) -> String {
-        p.validate().unwrap_err().to_string()
-    }
-
-    #[test]
-    fn bad_params_name_the_field() {
-        assert!(params().validate().is_ok());
-        let mut p = params();
-        p.models = vec!["lenet5-mnist".into()];
-        assert!(message(&p).contains("params.models"), "{}", message(&p));
-        let mut p = params();
-        p.photos[1].name = "dog".into();
-        assert!(message(&p).contains("params.photos[1].name"));
-        let mut p = params();
-        p.photos[0].class = 1000;
-        assert!(message(&p).contains("params.photos[0].class"));
-        // A single photo has no other photo to attack unless one is named.
-        let mut p = params();
-        p.photos.truncate(1);
-        assert!(message(&p).contains("params.photos[0].attack_source"));
-        p.photos[0].attack_source = Some("chelsea".into());
-        assert!(p.validate().is_ok());
-        let mut p = params();
-        p.bypass = BypassConfig::free();
-        assert!(message(&p).contains("params.bypass.mode"));
-        let mut p = params();
-        p.rounds.max_rounds = 0;
-        assert!(message(&p).contains("params.rounds.max_rounds"));
-    }
-
-    #[test]
-    fn attack_sources_default_to_the_next_photo() {
-        let p = params();
-        assert_eq!(p.attack_source(0), "chelsea");
-        assert_eq!(p.attack_source(1), "coffee");
-    }
-
-    fn endpoint(role: Role, loss: f64, top1_is_class: bool) -> EndpointRow {
-        EndpointRow {
-            model: "m".into(),
-            photo: "coffee".into(),
-            class: 967,
-            role,
-            loss,
-            top1: if top1_is_class { 967 } else { 0 },
-            top1_is_class,
-            iterations: 0,
-            converged: true,
-        }
-    }
-
-    fn pair(kind: PairKind, maxes: &[f64]) -> PairResult {
-        PairResult {
-            kind,
-            rounds: maxes
-                .iter()
-                .enumerate()
-                .map(|(r, &m)| RoundRow {
-                    model: "m".into(),
-                    photo: "coffee".into(),
-                    kind,
-                    round: r,
-                    barrier_max: m,
-                    barrier_gap: m / 2.0,
-                    relative_bend: 0.01 * r as f64,
-                })
-                .collect(),
-            straight: Curve {
-                arc: vec![0.0, 1.0],
-                loss: vec![0.1, 0.2],
-            },
-            bent: Curve {
-                arc: vec![0.0, 1.0],
-                loss: vec![0.1, 0.2],
-            },
-        }
-    }
-
-    fn unit(photo: &str, adversarial_top1: bool, scale: f64) -> PhotoUnit {
-        let mut endpoints = vec![
-            endpoint(Role::Photo, 0.02, true),
-            endpoint(Role::FvoA, 4e-4, true),
-            endpoint(Role::FvoB, 3e-4, true),
-            endpoint(Role::Adversarial, 0.01, adversarial_top1),
-        ];
-        endpoints.iter_mut().for_each(|e| e.photo = photo.into());
-        PhotoUnit {
-            model: "m".into(),
-            photo: photo.into(),
-            class: 967,
-            class_name: "espresso".into(),
-            attack_source: "chelsea".into(),
-            endpoints,
-            pairs: vec![
-                pair(PairKind::RealSynthetic, &[scale, scale / 10.0]),
-                pair(
-                    PairKind::SyntheticSynthetic,
-                    &[scale, scale / 10.0, scale / 100.0],
-                ),
-                pair(PairKind::RealAdversarial, &[4.0 * scale, scale]),
-            ],
-        }
-    }
-
-    #[test]
-    fn summary_takes_medians_over_photos_and_keeps_early_stops() {
-        let units = vec![unit("coffee", true, 1.0), unit("chelsea", false, 3.0)];
-        let s = summarise(&units, &BypassConfig::default(), &default_rounds());
-        let m = &s.models["m"];
-        let rs = &m.pair_kinds["real_synthetic"];
-        assert_eq!(rs.pairs, 2);
-        assert!((rs.median_straight_max - 2.0).abs() < 1e-12);
-        // The real–synthetic pairs stopped after one bend: round 2 keeps it.
-        assert_eq!(rs.median_max_by_round.len(), 3);
-        assert!((rs.median_max_by_round[2] - 0.2).abs() < 1e-12);
-        assert!((m.pair_kinds["synthetic_synthetic"].median_bent_max - 0.02).abs() < 1e-12);
-        assert!((m.pair_kinds["real_adversarial"].worst_bent_max - 3.0).abs() < 1e-12);
-        // The adversarial endpoint of chelsea's unit is misclassified: only
-        // the pairs holding it are flagged.
-        assert!(!m.pair_kinds["real_adversarial"].all_endpoints_top1_is_class);
-        assert!(m.pair_kinds["real_synthetic"].all_endpoints_top1_is_class);
-        assert!(!m.photos["chelsea"].all_endpoints_top1_is_class);
-        assert!(m.photos["coffee"].all_endpoints_top1_is_class);
-        assert_eq!(
-            m.photos["coffee"].pairs["real_adversarial"].endpoint_ce,
-            [0.02, 0.01]
-        );
-        assert!((m.pair_kinds["real_synthetic"].max_endpoint_ce - 0.02).abs() < 1e-12);
-    }
-
-    #[test]
-    fn shipped_configs_parse_and_round_trip_through_their_stored_text() {
-        use crate::experiment::{ExperimentKind, RunConfig};
-        for text in [
-            include_str!("../../../experiments/imagenet-demo.toml"),
-            include_str!("../../../experiments/imagenet-demo-quick.toml"),
-        ] {
-            let cfg = RunConfig::parse(text).unwrap();
-            assert_eq!(cfg.kind, ExperimentKind::ImagenetDemo);
-            // A config built in code (attack sources left to default
-            // included) is stored as TOML that parses to the same hash.
-            let built = RunConfig::from_experiment(cfg.kind, None, cfg.experiment.clone()).unwrap();
-            assert_eq!(RunConfig::parse(&built.text).unwrap().hash, cfg.hash);
-        }
-        let c = crate::experiment::ExperimentConfig::ImagenetDemo(params());
-        let built = RunConfig::from_experiment(ExperimentKind::ImagenetDemo, None, c).unwrap();
-        let again = RunConfig::parse(&built.text).unwrap();
-        assert_eq!(again.hash, built.hash);
-        // Unknown keys in a photo entry are refused by name.
-        let bad = include_str!("../../../experiments/imagenet-demo-quick.toml")
-            .replace("class = 967,", "class = 967, clas = 1,");
-        let e = RunConfig::parse(&bad).unwrap_err().to_string();
-        assert!(e.contains("clas"), "{e}");
-    }
-
-    #[test]
-    fn file_names_replace_dots() {
-        assert_eq!(file_part("squeezenet-1.1"), "squeezenet-1_1");
     }
 }

@@ -1,4 +1,11 @@
-//! Declarative experiment configurations: the TOML files of `experiments/`.
+//! The registry of studies: the one place that names every experiment kind.
+//!
+//! It parses the declarative TOML files of `experiments/` into a
+//! [`RunConfig`] (the kind, its typed parameters, the stored text and the
+//! hash), builds the study of a configuration, and hands it to the runner:
+//! [`run`], [`merge`], [`figures`] and [`report`] are the entry points the
+//! command line calls. Adding a study means one variant of
+//! [`ExperimentKind`] and of [`ExperimentConfig`], and their arms here.
 //!
 //! Every configuration has the same frame:
 //!
@@ -18,18 +25,23 @@
 //! directory can only be resumed or merged with the same hash.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::adversarial::AdversarialParams;
-use super::evaluation::EvaluationParams;
-use super::imagenet_demo::ImagenetDemoParams;
-use super::lattice_study::LatticeStudyConfig;
-use super::slice_percolation::SliceParams;
-use super::training::TrainingParams;
-use super::untrained_connectivity::UntrainedParams;
+use super::runner::{self, Experiment, RunIdentity, RunOptions, RunOutcome};
+use super::studies::adversarial::AdversarialParams;
+use super::studies::evaluation::EvaluationParams;
+use super::studies::imagenet_demo::ImagenetDemoParams;
+use super::studies::lattice::LatticeStudyConfig;
+use super::studies::slice_percolation::SliceParams;
+use super::studies::training::TrainingParams;
+use super::studies::untrained_connectivity::UntrainedParams;
+use super::studies::{
+    adversarial, evaluation, imagenet_demo, lattice, slice_percolation, training,
+    untrained_connectivity,
+};
 use crate::error::{Error, Result};
 
 /// The experiments `ismc run` can execute.
@@ -296,6 +308,81 @@ impl RunConfig {
     pub fn seed(&self) -> u64 {
         self.experiment.seed()
     }
+
+    /// What the runner needs of this configuration: kind, stored text, hash
+    /// and seed, and how to hash the `config.toml` of an existing run.
+    pub fn identity(&self) -> RunIdentity {
+        RunIdentity {
+            kind: self.kind.to_string(),
+            text: self.text.clone(),
+            hash: self.hash.clone(),
+            seed: self.seed(),
+            rehash: |path| RunConfig::from_file(path).map(|c| c.hash),
+        }
+    }
+}
+
+/// Calls `$body` with `$exp` bound to the experiment of `$cfg`.
+macro_rules! with_experiment {
+    ($cfg:expr, $exp:ident => $body:expr) => {
+        match &$cfg.experiment {
+            ExperimentConfig::Lattice(c) => {
+                let $exp = lattice::LatticeStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Adversarial(c) => {
+                let $exp = adversarial::AdversarialStudy::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::SlicePercolation(c) => {
+                let $exp = slice_percolation::SlicePercolation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::UntrainedConnectivity(c) => {
+                let $exp = untrained_connectivity::UntrainedConnectivity::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Training(c) => {
+                let $exp = training::Training::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::Evaluation(c) => {
+                let $exp = evaluation::Evaluation::new(c.clone())?;
+                $body
+            }
+            ExperimentConfig::ImagenetDemo(c) => {
+                let $exp = imagenet_demo::ImagenetDemo::new(c.clone())?;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs (or resumes) the experiment of `cfg`; see [`runner::run`].
+pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunOutcome> {
+    with_experiment!(cfg, exp => runner::run(&exp, &cfg.identity(), opts))
+}
+
+/// Merges shard directories into `out`; see [`runner::merge`].
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
+    let first = dirs
+        .first()
+        .ok_or_else(|| Error::invalid("DIR", "(none)", "expected at least one shard directory"))?;
+    let cfg = RunConfig::from_file(&first.join("config.toml"))?;
+    with_experiment!(cfg, exp => runner::merge(&exp, &cfg.identity(), dirs, out))
+}
+
+/// Redraws the figures of run directory `dir` into `out` from its stored
+/// files, without recomputing anything.
+pub fn figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
+    let cfg = RunConfig::from_file(&dir.join("config.toml"))?;
+    with_experiment!(cfg, exp => exp.draw_figures(dir, out))
+}
+
+/// Writes `dir/report.md` of a finished run directory.
+pub fn report(dir: &Path) -> Result<PathBuf> {
+    let cfg = RunConfig::from_file(&dir.join("config.toml"))?;
+    with_experiment!(cfg, exp => exp.write_report(dir))
 }
 
 fn typed<P: DeserializeOwned>(text: &str) -> Result<Typed<P>> {
@@ -356,5 +443,50 @@ seed = 3
         assert!(m.contains("descripton"), "{m}");
         let m = message(&GOOD.replace("dims = [2]", "dims = [1]"));
         assert!(m.contains("params.dims"), "{m}");
+    }
+
+    #[test]
+    fn shipped_imagenet_demo_configs_parse_and_round_trip_through_their_stored_text() {
+        use crate::experiment::studies::imagenet_demo::{ImagenetDemoParams, PhotoEntry};
+        use crate::inputspace::attack::PaperAttackConfig;
+        use crate::inputspace::bypass::{BypassConfig, RoundsConfig};
+        use crate::inputspace::fvo::FvoConfig;
+        for text in [
+            include_str!("../../experiments/imagenet-demo.toml"),
+            include_str!("../../experiments/imagenet-demo-quick.toml"),
+        ] {
+            let cfg = RunConfig::parse(text).unwrap();
+            assert_eq!(cfg.kind, ExperimentKind::ImagenetDemo);
+            // A config built in code (attack sources left to default
+            // included) is stored as TOML that parses to the same hash.
+            let built = RunConfig::from_experiment(cfg.kind, None, cfg.experiment.clone()).unwrap();
+            assert_eq!(RunConfig::parse(&built.text).unwrap().hash, cfg.hash);
+        }
+        let photo = |name: &str, class| PhotoEntry {
+            name: name.into(),
+            class,
+            attack_source: None,
+        };
+        let params = ImagenetDemoParams {
+            models: vec!["squeezenet-1.1".into()],
+            photos: vec![photo("coffee", 967), photo("chelsea", 285)],
+            seed: 1,
+            fvo: FvoConfig::default(),
+            attack: PaperAttackConfig::default(),
+            bypass: BypassConfig::default(),
+            rounds: RoundsConfig {
+                max_rounds: 2,
+                gap_tolerance: 0.0,
+            },
+        };
+        let c = ExperimentConfig::ImagenetDemo(params);
+        let built = RunConfig::from_experiment(ExperimentKind::ImagenetDemo, None, c).unwrap();
+        let again = RunConfig::parse(&built.text).unwrap();
+        assert_eq!(again.hash, built.hash);
+        // Unknown keys in a photo entry are refused by name.
+        let bad = include_str!("../../experiments/imagenet-demo-quick.toml")
+            .replace("class = 967,", "class = 967, clas = 1,");
+        let e = RunConfig::parse(&bad).unwrap_err().to_string();
+        assert!(e.contains("clas"), "{e}");
     }
 }
