@@ -138,6 +138,24 @@ pub fn to_dot(graph: &LowLossGraph) -> String {
     format!("{}", Dot::with_config(graph, &[Config::EdgeNoLabel]))
 }
 
+/// Writes `graph` to `file` atomically, as GraphML (`.graphml`) or DOT
+/// (`.dot`, `.gv`) by the file's extension; `flag` names the parameter that
+/// gave the file in the error for any other extension.
+pub fn write_graph(graph: &LowLossGraph, file: &std::path::Path, flag: &str) -> Result<()> {
+    let text = match file.extension().and_then(|e| e.to_str()) {
+        Some("graphml") => to_graphml(graph),
+        Some("dot") | Some("gv") => to_dot(graph),
+        _ => {
+            return Err(Error::invalid(
+                flag,
+                file.display(),
+                "expected a file name ending in .graphml or .dot",
+            ))
+        }
+    };
+    crate::atomic::write_atomic(file, text.as_bytes())
+}
+
 fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
