@@ -8,6 +8,7 @@ use crate::inputspace::attack::{
     AdaptiveConfig, LocalAdaptiveConfig, PaperAttackConfig, PgdConfig,
 };
 use crate::inputspace::bypass::BypassConfig;
+use crate::inputspace::check_non_negative;
 use crate::inputspace::detector::DetectorFeatures;
 use crate::inputspace::local::LocalConfig;
 use crate::inputspace::pairs::SelectionRule;
@@ -190,7 +191,7 @@ impl AdversarialStudyConfig {
         if self.batch == 0 {
             return Err(Error::invalid("batch", 0, "expected at least 1"));
         }
-        crate::inputspace::check_non_negative("low_loss_threshold", self.low_loss_threshold)?;
+        check_non_negative("low_loss_threshold", self.low_loss_threshold)?;
         self.attack.validate("attack")?;
         if !(self.fgsm_eps.is_finite() && self.fgsm_eps > 0.0) {
             return Err(Error::invalid(

@@ -12,6 +12,7 @@ use super::{AdversarialStudyConfig, BypassRecord, ClassUnitResult, DetectionSamp
 use crate::data::Dataset;
 use crate::inputspace::attack::{self, Goal};
 use crate::inputspace::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
+use crate::inputspace::check_class;
 use crate::inputspace::detector::{features_many, max_softmax, nearest_distance};
 use crate::inputspace::local::{local_barriers, random_signs};
 use crate::inputspace::pairs::{linear_barriers, PairKind, PairRecord};
@@ -29,7 +30,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
 ) -> Result<ClassUnitResult> {
     cfg.validate()?;
     let spec = model.spec();
-    crate::inputspace::check_class(spec, class, "class")?;
+    check_class(spec, class, "class")?;
     if data.item_shape() != spec.item_shape.as_slice() {
         return Err(Error::invalid(
             "data",
