@@ -1,7 +1,7 @@
 //! The slice-percolation study's slice parameters and its statistics.
 //!
 //! [`SliceStudyConfig`] is what an experiment file's `[params.slice]`
-//! holds (unknown keys refused); it turns into one [`SlicePlan`] per slice
+//! holds (unknown keys refused); it turns into one [`SlicePlan`](super::measure::SlicePlan) per slice
 //! dimension — every `k` on the same side `L`, so that only `k` changes
 //! along a scan and slices nest — and into the nested grids of the
 //! finite-size-scaling scan ([`SliceStudyConfig::fss_plans`]).
