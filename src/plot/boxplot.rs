@@ -25,7 +25,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::k_series::{log_decades, log_tick, log_ticks, padded, tick};
+use super::axis::{log_decades, log_tick, log_ticks, padded, tick};
 use super::{label_font, title_font, Figure, PALETTE};
 use crate::stats::quantile;
 

@@ -6,6 +6,7 @@
 //! Each figure type implements [`Figure`]; [`save`] renders it to
 //! `STEM.png` and `STEM.svg`, each written to a temporary file and renamed.
 
+mod axis;
 pub mod boxplot;
 pub mod crossing;
 pub mod heatmap;

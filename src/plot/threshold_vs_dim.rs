@@ -4,7 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::k_series::log_ticks;
+use super::axis::log_ticks;
 use super::{label_font, title_font, Figure, PALETTE};
 use crate::percolation::Kind;
 use crate::scaling::literature::{series_real, table};

@@ -1,117 +1,17 @@
-//! IAAFT surrogates: a loss field's values and power spectrum with random
-//! Fourier phases — the correlation-preserving null model.
-//!
-//! [`super::null`] shuffles a field's values across its sites: the histogram
-//! survives, every spatial correlation is destroyed, and the sweep becomes
-//! lattice site percolation. Real loss landscapes are smooth, so that null
-//! model answers only whether correlations matter at all. The question one
-//! step further is whether the histogram *and the correlations* explain the
-//! slice's `p*`, or whether the particular shapes — a ridge, a basin, the one
-//! valley that joins A and C — matter too. A null model for it keeps the
-//! values and the two-point correlations (by Wiener–Khinchin, the power
-//! spectrum `|F(q)|²`) and randomises everything else, which lives in the
-//! Fourier phases.
-//!
-//! The iterative amplitude-adjusted Fourier transform (IAAFT; Schreiber &
-//! Schmitz, Phys. Rev. Lett. 77, 635 (1996)) builds such a field in k
-//! dimensions:
-//!
-//! 1. start from a seeded uniform shuffle of the values (right values, a
-//!    spectrum flat on average);
-//! 2. Fourier transform it, keep each coefficient's phase and give it the
-//!    original field's amplitude `|F_o(q)|`, transform back (right spectrum,
-//!    values no longer the original ones);
-//! 3. rank-order remap: give the site of rank `r` the original field's value
-//!    of rank `r` (right values, spectrum slightly off);
-//! 4. repeat 2–3 until the spectrum error stops improving.
-//!
-//! The returned field is the last step-3 field, so it is a permutation of the
-//! original values — the same multiset of `f32`s, bit for bit — and its
-//! spectrum is close to the original's: [`Surrogate::spectrum_error`] says
-//! how close, next to the same error of the starting shuffle
-//! ([`Surrogate::initial_spectrum_error`]). Each seed gives an independent
-//! surrogate, so `p*` over many seeds is a distribution to compare the real
-//! slice's `p*` with, as for the shuffle null.
-//!
-//! The discrete Fourier transform treats every axis as periodic, so what is
-//! preserved is the spectrum of the field wrapped onto a torus (its circular
-//! autocorrelation). A field whose opposite faces differ has a jump at the
-//! wrap, which spreads power over high frequencies; the surrogate inherits
-//! that power and places the corresponding roughness anywhere, not only at
-//! the faces.
-//!
-//! A k-dimensional DFT is a 1-D DFT along each axis in turn. Lines along the
-//! last axis are contiguous; for the others the grid is transposed into a
-//! second buffer so that every line is contiguous there, transformed, and
-//! transposed back. Lines are independent, so they are spread over rayon's
-//! threads; each line is transformed by the same plan whatever thread does
-//! it, so the surrogate is identical for any thread count. Plans come from
-//! rustfft's scalar planner, which (unlike its default planner) does not
-//! pick SIMD code by the CPU it runs on, so the surrogate does not depend on
-//! which vector extensions a machine has either. Arithmetic is in `f64`.
-
-use std::sync::Arc;
+//! The IAAFT iteration: a seeded shuffle of the values, then alternating
+//! amplitude adjustment in Fourier space and rank-order remapping onto the
+//! original values, until the spectrum error stops improving.
 
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlannerScalar};
 
-use super::field::LossField;
+use super::fft::GridFft;
+use super::spectrum::TargetSpectrum;
+use super::{Surrogate, SurrogateOptions, SITES_PER_TASK, SURROGATE_BYTES_PER_SITE};
+use crate::bridge::field::LossField;
 use crate::error::{Error, Result};
 use crate::rng::unit_rng;
-
-/// Bytes per site that [`iaaft`] holds besides its input and output: two
-/// complex `f64` buffers (the field and its transposed copy, 16 bytes each),
-/// the target amplitudes (`f64`, 8), the rank order (`usize`, 8), and the
-/// sorted original values and the current field (`f32`, 4 each).
-pub const SURROGATE_BYTES_PER_SITE: u64 = 56;
-
-/// Sites per rayon task in the line transforms, transposes and spectrum
-/// sums: enough work per task to hide the scheduling cost.
-const SITES_PER_TASK: usize = 4096;
-
-/// When [`iaaft`] stops iterating.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SurrogateOptions {
-    /// Most IAAFT iterations (each one transform pair and one rank remap);
-    /// at least 1.
-    pub max_iterations: usize,
-    /// Stop once the spectrum error ([`Surrogate::spectrum_error`]) changes
-    /// by less than this from one iteration to the next; 0 runs all
-    /// `max_iterations` unless the iteration reaches a fixed point.
-    pub tolerance: f64,
-}
-
-impl Default for SurrogateOptions {
-    /// 200 iterations at most, stopping when the error changes by less than
-    /// `1e-6`: on the test fields (10³–10⁴ sites) IAAFT settles in 10–100
-    /// iterations, before the cap.
-    fn default() -> Self {
-        SurrogateOptions {
-            max_iterations: 200,
-            tolerance: 1e-6,
-        }
-    }
-}
-
-/// An IAAFT surrogate of a loss field and how well it matches the spectrum.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Surrogate {
-    /// The surrogate: the same sides as the original, and a permutation of
-    /// its values (bit for bit).
-    pub field: LossField,
-    /// Iterations run (between 1 and `max_iterations`).
-    pub iterations: usize,
-    /// Relative L2 error of the returned field's Fourier amplitudes against
-    /// the original's, `sqrt(Σ_q (|F_s(q)| − |F_o(q)|)² / Σ_q |F_o(q)|²)`
-    /// over every frequency `q` but zero (the mean, equal by construction).
-    pub spectrum_error: f64,
-    /// The same error for the seeded uniform shuffle of the values that the
-    /// iteration started from: an i.i.d. field's spectrum error, the scale
-    /// against which `spectrum_error` is small.
-    pub initial_spectrum_error: f64,
-}
 
 /// An IAAFT surrogate of `field` (see the module docs): the same values,
 /// nearly the same power spectrum, random Fourier phases drawn from `seed`.
@@ -291,187 +191,12 @@ fn rank_remap(buf: &[Complex<f64>], sorted: &[f32], order: &mut [usize], out: &m
     }
 }
 
-/// The original field's Fourier amplitudes `|F_o(q)|`, in the C order of the
-/// grid (frequency index 0 on every axis first).
-struct TargetSpectrum {
-    /// `|F_o(q)|` for every frequency `q`.
-    amplitudes: Vec<f64>,
-    /// `Σ_{q ≠ 0} |F_o(q)|²`, the denominator of the spectrum error.
-    power: f64,
-}
-
-impl TargetSpectrum {
-    /// The amplitudes of the transform `spectrum` of the original field.
-    fn new(spectrum: &[Complex<f64>]) -> Result<Self> {
-        let amplitudes: Vec<f64> = spectrum.par_iter().map(|z| z.norm()).collect();
-        let power = chunked_sum(&amplitudes, |q, a| if q == 0 { 0.0 } else { a * a });
-        if !(power.is_finite() && power > 0.0) {
-            return Err(Error::Numerical {
-                context: "IAAFT surrogate".into(),
-                reason: format!(
-                    "the field's power at non-zero frequencies is {power}; \
-                     expected a positive finite value for a non-constant field"
-                ),
-            });
-        }
-        Ok(TargetSpectrum { amplitudes, power })
-    }
-
-    /// Step 2: gives every coefficient of `spectrum` the target amplitude,
-    /// keeping its phase (a zero coefficient, which has none, gets phase 0).
-    fn impose(&self, spectrum: &mut [Complex<f64>]) {
-        spectrum
-            .par_iter_mut()
-            .with_min_len(SITES_PER_TASK)
-            .zip(self.amplitudes.par_iter())
-            .for_each(|(z, &a)| {
-                let norm = z.norm();
-                *z = if norm > 0.0 {
-                    *z * (a / norm)
-                } else {
-                    Complex::new(a, 0.0)
-                };
-            });
-    }
-
-    /// The relative L2 error of the amplitudes of `spectrum` against the
-    /// target, zero frequency excluded (see [`Surrogate::spectrum_error`]).
-    fn error(&self, spectrum: &[Complex<f64>]) -> f64 {
-        let squared = chunked_sum(&self.amplitudes, |q, a| {
-            if q == 0 {
-                0.0
-            } else {
-                (spectrum[q].norm() - a).powi(2)
-            }
-        });
-        (squared / self.power).sqrt()
-    }
-}
-
-/// `Σ_q term(q, values[q])`, summed in fixed chunks of [`SITES_PER_TASK`]
-/// (in parallel) whose partial sums are then added in order: the same
-/// rounding for any thread count.
-fn chunked_sum(values: &[f64], term: impl Fn(usize, f64) -> f64 + Sync) -> f64 {
-    let partial: Vec<f64> = values
-        .par_chunks(SITES_PER_TASK)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let start = c * SITES_PER_TASK;
-            chunk
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| term(start + i, v))
-                .sum()
-        })
-        .collect();
-    partial.iter().sum()
-}
-
-/// The k-dimensional DFT of a C-order grid as 1-D DFTs along each axis.
-struct GridFft {
-    /// Points per axis.
-    sides: Vec<usize>,
-    /// Forward plan per axis (`e^{-2πi jq/L}`, unnormalised).
-    forward: Vec<Arc<dyn Fft<f64>>>,
-    /// Inverse plan per axis (`e^{+2πi jq/L}`, unnormalised).
-    inverse: Vec<Arc<dyn Fft<f64>>>,
-    /// The transposed copy for axes other than the last; allocated on first
-    /// use, only when k > 1.
-    transposed: Vec<Complex<f64>>,
-}
-
-impl GridFft {
-    /// Plans for every axis of a grid with `sides` (the planner shares a plan
-    /// between axes of equal length).
-    fn new(sides: &[usize]) -> Self {
-        let mut planner = FftPlannerScalar::new();
-        GridFft {
-            sides: sides.to_vec(),
-            forward: sides.iter().map(|&s| planner.plan_fft_forward(s)).collect(),
-            inverse: sides.iter().map(|&s| planner.plan_fft_inverse(s)).collect(),
-            transposed: Vec::new(),
-        }
-    }
-
-    /// The forward transform of `buf`, in place.
-    fn forward(&mut self, buf: &mut [Complex<f64>]) {
-        for axis in 0..self.sides.len() {
-            let plan = Arc::clone(&self.forward[axis]);
-            self.along_axis(buf, axis, plan.as_ref());
-        }
-    }
-
-    /// The inverse transform of `buf`, in place, unnormalised: `n` times the
-    /// inverse DFT. The rank remap that follows needs only the order of the
-    /// values, which a positive factor does not change.
-    fn inverse(&mut self, buf: &mut [Complex<f64>]) {
-        for axis in 0..self.sides.len() {
-            let plan = Arc::clone(&self.inverse[axis]);
-            self.along_axis(buf, axis, plan.as_ref());
-        }
-    }
-
-    /// Applies `plan` to every line of `buf` along `axis`.
-    ///
-    /// Seen as `[outer, len, inner]` (the axes before, this axis, the axes
-    /// after), line `(o, j)` holds `buf[(o·len + t)·inner + j]` for
-    /// `t < len`. With `inner = 1` the lines are contiguous; otherwise they
-    /// are gathered into `transposed` as `[outer, inner, len]`, transformed
-    /// there and scattered back.
-    fn along_axis(&mut self, buf: &mut [Complex<f64>], axis: usize, plan: &dyn Fft<f64>) {
-        let len = self.sides[axis];
-        let inner: usize = self.sides[axis + 1..].iter().product();
-        if inner == 1 {
-            transform_lines(buf, len, plan);
-            return;
-        }
-        self.transposed.resize(buf.len(), Complex::new(0.0, 0.0));
-        let lines_per_task = SITES_PER_TASK.div_ceil(len);
-        let source: &[Complex<f64>] = buf;
-        self.transposed
-            .par_chunks_mut(len)
-            .with_min_len(lines_per_task)
-            .enumerate()
-            .for_each(|(line, out)| {
-                let start = (line / inner) * len * inner + line % inner;
-                for (t, z) in out.iter_mut().enumerate() {
-                    *z = source[start + t * inner];
-                }
-            });
-        transform_lines(&mut self.transposed, len, plan);
-        let source: &[Complex<f64>] = &self.transposed;
-        let rows_per_task = SITES_PER_TASK.div_ceil(inner);
-        buf.par_chunks_mut(inner)
-            .with_min_len(rows_per_task)
-            .enumerate()
-            .for_each(|(row, out)| {
-                // Row (o, t) of `buf` is entry t of lines (o, 0..inner).
-                let start = (row / len) * inner * len + row % len;
-                for (j, z) in out.iter_mut().enumerate() {
-                    *z = source[start + j * len];
-                }
-            });
-    }
-}
-
-/// Applies `plan` (of length `len`) to each consecutive run of `len` values
-/// in `data`, whole lines per rayon task.
-fn transform_lines(data: &mut [Complex<f64>], len: usize, plan: &dyn Fft<f64>) {
-    let task = SITES_PER_TASK.div_ceil(len) * len;
-    let scratch_len = plan.get_inplace_scratch_len();
-    data.par_chunks_mut(task).for_each_init(
-        || vec![Complex::new(0.0, 0.0); scratch_len],
-        |scratch, chunk| plan.process_with_scratch(chunk, scratch),
-    );
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::{coords, FIELD_SEED};
     use super::*;
     use rand::Rng;
 
-    /// Seed of the test fields' noise.
-    const FIELD_SEED: u64 = 11;
     /// Seed of the surrogates.
     const SURROGATE_SEED: u64 = 3;
 
@@ -572,16 +297,6 @@ mod tests {
         LossField::new(sides.to_vec(), values.iter().map(|&v| v as f32).collect()).unwrap()
     }
 
-    /// The coordinates of `site` in C order.
-    fn coords(sides: &[usize], mut site: usize) -> Vec<usize> {
-        let mut c = vec![0; sides.len()];
-        for (x, &l) in c.iter_mut().zip(sides).rev() {
-            *x = site % l;
-            site /= l;
-        }
-        c
-    }
-
     /// Pearson correlation of `x[i]` and `y[i]` over the given pairs.
     fn pearson(pairs: impl Iterator<Item = (f64, f64)> + Clone) -> f64 {
         let n = pairs.clone().count() as f64;
@@ -609,56 +324,6 @@ mod tests {
                 .filter(move |&site| (site / stride) % len + 1 < len)
                 .map(move |site| (f64::from(v[site]), f64::from(v[site + stride]))),
         )
-    }
-
-    /// The k-D DFT by its definition, `F(q) = Σ_j x(j) e^{-2πi Σ_a j_a q_a / L_a}`.
-    fn direct_dft(sides: &[usize], values: &[Complex<f64>]) -> Vec<Complex<f64>> {
-        (0..values.len())
-            .map(|q| {
-                let cq = coords(sides, q);
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &x)| {
-                        let cj = coords(sides, j);
-                        let turns: f64 = cj
-                            .iter()
-                            .zip(&cq)
-                            .zip(sides)
-                            .map(|((&a, &b), &l)| (a * b % l) as f64 / l as f64)
-                            .sum();
-                        x * Complex::from_polar(1.0, -std::f64::consts::TAU * turns)
-                    })
-                    .sum()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn grid_fft_matches_the_direct_dft_and_inverts() {
-        /// Largest difference allowed from the direct sum: rounding of a few
-        /// hundred terms of size ≤ 1, so far below this.
-        const TOLERANCE: f64 = 1e-10;
-        for sides in [vec![7], vec![3, 5], vec![3, 5, 4], vec![2, 3, 1, 3]] {
-            let n: usize = sides.iter().product();
-            let mut rng = unit_rng(FIELD_SEED, &[n as u64, sides.len() as u64]);
-            let x: Vec<Complex<f64>> = (0..n)
-                .map(|_| Complex::new(rng.random::<f64>() - 0.5, rng.random::<f64>() - 0.5))
-                .collect();
-            let mut fft = GridFft::new(&sides);
-            let mut buf = x.clone();
-            fft.forward(&mut buf);
-            for (got, want) in buf.iter().zip(direct_dft(&sides, &x)) {
-                assert!((got - want).norm() < TOLERANCE, "sides {sides:?}");
-            }
-            fft.inverse(&mut buf);
-            for (got, want) in buf.iter().zip(&x) {
-                assert!(
-                    (got / n as f64 - want).norm() < TOLERANCE,
-                    "sides {sides:?}"
-                );
-            }
-        }
     }
 
     /// Ceiling on the final spectrum error of the smooth test fields. IAAFT

@@ -16,6 +16,9 @@
 //! in NumPy's `numpy.lib.format`; tests check it against files written by
 //! `ndarray-npy`.
 
+mod header;
+mod order;
+
 use std::io::Read;
 use std::path::Path;
 
@@ -23,6 +26,9 @@ use crate::error::{Error, Result};
 use crate::lattice::MAX_DIM;
 use crate::memory::ensure_fits;
 use crate::unionfind::MAX_ELEMENTS;
+
+use header::{parse_header, Dtype};
+use order::{file_coords, fortran_to_c};
 
 /// An occupancy grid: its shape and its sites in C order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,241 +208,6 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
     Ok(got)
 }
 
-/// The element types a grid may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dtype {
-    Bool,
-    U8,
-}
-
-impl Dtype {
-    fn from_descr(descr: &str) -> std::result::Result<Self, String> {
-        match descr.trim_start_matches(['|', '<', '>', '=']) {
-            "b1" | "?" => Ok(Dtype::Bool),
-            "u1" | "B" => Ok(Dtype::U8),
-            _ => {
-                let kind = match descr
-                    .trim_start_matches(['|', '<', '>', '='])
-                    .chars()
-                    .next()
-                {
-                    Some('f' | 'e' | 'd' | 'g') => "floating-point",
-                    Some('i' | 'b' | 'h' | 'l' | 'q') => "signed integer",
-                    Some('u' | 'H' | 'I' | 'L' | 'Q') => "wide unsigned integer",
-                    Some('c' | 'F' | 'D' | 'G') => "complex",
-                    Some('U' | 'S' | 'a') => "string",
-                    Some('O') => "Python object",
-                    Some('M' | 'm') => "date/time",
-                    _ => "unsupported",
-                };
-                Err(format!(
-                    "the array has dtype '{descr}' ({kind}); convert it first, e.g. np.save(path, grid.astype(bool))"
-                ))
-            }
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Dtype::Bool => "bool",
-            Dtype::U8 => "uint8",
-        }
-    }
-}
-
-/// The fields of a `.npy` header.
-#[derive(Debug, PartialEq, Eq)]
-struct Header {
-    descr: String,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Parses the Python dict literal of a `.npy` header, e.g.
-/// `{'descr': '|b1', 'fortran_order': False, 'shape': (3, 4), }`.
-fn parse_header(text: &str) -> std::result::Result<Header, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        at: 0,
-    };
-    p.expect(b'{')?;
-    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-    loop {
-        p.skip_ws();
-        if p.eat(b'}') {
-            break;
-        }
-        let key = p.string()?;
-        p.skip_ws();
-        p.expect(b':')?;
-        p.skip_ws();
-        match key.as_str() {
-            "descr" => {
-                if p.peek() == Some(b'[') {
-                    return Err(
-                        "the array has a structured dtype; expected a plain bool or uint8 array"
-                            .into(),
-                    );
-                }
-                descr = Some(p.string()?);
-            }
-            "fortran_order" => fortran_order = Some(p.boolean()?),
-            "shape" => shape = Some(p.tuple()?),
-            other => return Err(format!("unexpected key '{other}'")),
-        }
-        p.skip_ws();
-        if !p.eat(b',') {
-            p.skip_ws();
-            p.expect(b'}')?;
-            break;
-        }
-    }
-    p.skip_ws();
-    if p.at != p.s.len() {
-        return Err("unexpected text after the header dict".into());
-    }
-    let missing = |k: &str| format!("the header has no '{k}' key");
-    Ok(Header {
-        descr: descr.ok_or_else(|| missing("descr"))?,
-        fortran_order: fortran_order.ok_or_else(|| missing("fortran_order"))?,
-        shape: shape.ok_or_else(|| missing("shape"))?,
-    })
-}
-
-/// A cursor over the header text.
-struct Parser<'a> {
-    s: &'a [u8],
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.at).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_whitespace() || c == 0)
-        {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        let hit = self.peek() == Some(c);
-        self.at += usize::from(hit);
-        hit
-    }
-
-    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(format!(
-                "expected '{}' at byte {} of the header",
-                c as char, self.at
-            ))
-        }
-    }
-
-    fn string(&mut self) -> std::result::Result<String, String> {
-        let quote = self.peek().filter(|&c| c == b'\'' || c == b'"');
-        let Some(quote) = quote else {
-            return Err(format!(
-                "expected a quoted string at byte {} of the header",
-                self.at
-            ));
-        };
-        let start = self.at + 1;
-        let len = self.s[start..]
-            .iter()
-            .position(|&c| c == quote)
-            .ok_or("unterminated string in the header")?;
-        self.at = start + len + 1;
-        Ok(String::from_utf8_lossy(&self.s[start..start + len]).into_owned())
-    }
-
-    fn boolean(&mut self) -> std::result::Result<bool, String> {
-        for (word, value) in [(&b"True"[..], true), (b"False", false)] {
-            if self.s[self.at..].starts_with(word) {
-                self.at += word.len();
-                return Ok(value);
-            }
-        }
-        Err("'fortran_order' is neither True nor False".into())
-    }
-
-    fn tuple(&mut self) -> std::result::Result<Vec<usize>, String> {
-        self.expect(b'(')?;
-        let mut items = Vec::new();
-        loop {
-            self.skip_ws();
-            if self.eat(b')') {
-                return Ok(items);
-            }
-            let start = self.at;
-            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-                self.at += 1;
-            }
-            let digits = std::str::from_utf8(&self.s[start..self.at]).unwrap_or("");
-            let value = digits.parse::<usize>().map_err(|_| {
-                format!("expected a non-negative integer in 'shape' at byte {start} of the header")
-            })?;
-            items.push(value);
-            // Python 2 writes longs as `3L`.
-            self.eat(b'L');
-            self.skip_ws();
-            if !self.eat(b',') {
-                self.skip_ws();
-                self.expect(b')')?;
-                return Ok(items);
-            }
-        }
-    }
-}
-
-/// The array index of the `k`-th value stored in the file.
-fn file_coords(mut k: usize, shape: &[usize], fortran_order: bool) -> Vec<usize> {
-    let mut index = vec![0; shape.len()];
-    let axes: Vec<usize> = if fortran_order {
-        (0..shape.len()).collect()
-    } else {
-        (0..shape.len()).rev().collect()
-    };
-    for axis in axes {
-        index[axis] = k % shape[axis];
-        k /= shape[axis];
-    }
-    index
-}
-
-/// Transposes Fortran-ordered 0/1 bytes into a C-ordered grid.
-fn fortran_to_c(data: &[u8], shape: &[usize]) -> Vec<bool> {
-    let d = shape.len();
-    let mut c_strides = vec![1usize; d];
-    for axis in (0..d - 1).rev() {
-        c_strides[axis] = c_strides[axis + 1] * shape[axis + 1];
-    }
-    let mut out = vec![false; data.len()];
-    let mut coords = [0usize; MAX_DIM];
-    let mut c = 0usize;
-    for &b in data {
-        out[c] = b == 1;
-        // Advance the Fortran-order counter: axis 0 varies fastest.
-        for axis in 0..d {
-            coords[axis] += 1;
-            c += c_strides[axis];
-            if coords[axis] < shape[axis] {
-                break;
-            }
-            c -= coords[axis] * c_strides[axis];
-            coords[axis] = 0;
-        }
-    }
-    out
-}
-
 fn fmt_shape(shape: &[usize]) -> String {
     shape
         .iter()
@@ -610,17 +381,5 @@ mod tests {
         let err = read_grid(Path::new("/nonexistent/grid.npy")).unwrap_err();
         assert!(matches!(err, Error::Io { .. }));
         assert!(err.to_string().contains("/nonexistent/grid.npy"));
-    }
-
-    #[test]
-    fn header_parser_accepts_numpy_spellings() {
-        let h = parse_header("{\"descr\": \"|b1\", \"fortran_order\": False, \"shape\": (3L, 4L)}")
-            .unwrap();
-        assert_eq!(h.shape, vec![3, 4]);
-        let h = parse_header("{'descr':'<u1','fortran_order':True,'shape':(5,)}   \n").unwrap();
-        assert_eq!(
-            (h.descr.as_str(), h.fortran_order, h.shape),
-            ("<u1", true, vec![5])
-        );
     }
 }

@@ -1,151 +1,20 @@
-//! A certified shortcut to the minimax barrier on grids too large to invade.
-//!
-//! Every grid path from A to C contains A and C, so
-//!
-//! ```text
-//! ℓ* ≥ τ₀ = max(ℓ(A), ℓ(C)),
-//! ```
-//!
-//! and one path whose sites all have loss ≤ τ₀ proves `ℓ* = τ₀` exactly.
-//! Invasion ([`super::invasion`]) cannot find such a path cheaply on a large
-//! slice: it invades in loss order, so it must absorb every site of A's
-//! component below ℓ* before C — and for a ReLU network the loss falls on
-//! one side of A along almost every off-axis direction, so that component
-//! holds a fixed fraction of a `L^(k−1)` grid (theory/slice-percolation.md
-//! §5). This search looks for the path goal-first instead, over the sites
-//! of loss ≤ τ₀ connected to A, evaluating only the face neighbours of the
-//! sites it expands: depth-first by default (the newest admissible sites
-//! first, and among them the nearest to C in grid L1 distance; ties: lower
-//! loss, then lower index), or best-first by that distance
-//! ([`SearchOrder`]).
-//!
-//! The same search at a higher level τ ≥ τ₀ answers whether the grid holds
-//! a path at or below τ, which brackets `ℓ*` where it is not τ₀. The
-//! outcome is one of three, and never a guess:
-//! * [`Certificate::Reached`]: C was reached; `ℓ* ≤` the found path's
-//!   maximum (the `upper_bound`, ≤ τ), with the path. At τ = τ₀ that is
-//!   `ℓ* = τ₀` exactly.
-//! * [`Certificate::Refuted`]: A's admissible component was exhausted without
-//!   C, which proves `ℓ* > τ` (use invasion or the dense sweep).
-//! * [`Certificate::Undecided`]: the evaluation budget ran out first.
-//!
-//! [`invade_goal_first`] turns the search into an exact algorithm for
-//! `ℓ*`: where [`certify`] would answer refuted, it raises the level to the
-//! lowest loss on the exhausted component's boundary (a proven lower bound)
-//! and goes on. It is invasion percolation that absorbs the sites below
-//! its current level in goal order rather than loss order, and it gives
-//! the same barrier as invasion and the dense sweep.
-//!
-//! The search is complete: with an unlimited budget it reaches C exactly
-//! when the dense sweep's barrier is at most τ (a test checks this on random
-//! fields). It compares the same f32 values as the dense sweep, so an exact
-//! barrier is bit-identical to the dense one. Its order depends only on the
-//! losses, so the result does not depend on the thread count.
+//! The goal-first search: admissible sites expanded nearest to C first,
+//! either refuting the level once A's admissible component is exhausted
+//! ([`certify`]) or raising it to the lowest boundary loss
+//! ([`invade_goal_first`]).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Instant;
 
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
-use super::invasion::{
+use super::{l1, Certificate, CertifyResult, SearchOrder};
+use crate::bridge::invasion::{
     check_endpoints, coords_of, index_of, push_undiscovered, strides_of, trace_path, SiteLoss,
 };
-use super::minimax::loss_key;
+use crate::bridge::minimax::loss_key;
 use crate::error::{Error, Result};
-
-/// What the search proved about `ℓ*` against the level τ it searched at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Certificate {
-    /// A path with every site ≤ τ was found: `ℓ*` is at most its maximum
-    /// (and equal to τ₀ when that maximum is τ₀).
-    Reached,
-    /// No such path exists: `ℓ* > τ`.
-    Refuted,
-    /// The budget ran out before either was shown.
-    Undecided,
-}
-
-/// Which admissible site [`certify`] expands next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SearchOrder {
-    /// Best-first: the open site nearest to C (ties: lower loss). Finds
-    /// short detours with few evaluations, but explores a whole ball
-    /// around an obstacle before going wide.
-    Nearest,
-    /// Depth-first: the newest sites first, nearest to C among them. Commits
-    /// to one way round an obstacle and follows it far, so it can pass
-    /// walls whose gaps lie many steps off the axis.
-    #[default]
-    Deep,
-}
-
-/// The outcome of [`certify`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CertifyResult {
-    /// What was shown.
-    pub outcome: Certificate,
-    /// A proven lower bound of `ℓ*`: `τ₀ = max(ℓ(A), ℓ(C))` for
-    /// [`certify`], the invasion level reached for [`invade_goal_first`].
-    pub lower_bound: f32,
-    /// The level searched at, τ ≥ τ₀ (for [`invade_goal_first`], the last
-    /// one).
-    pub level: f32,
-    /// When C was reached, the largest loss on the found path: `ℓ*` is at
-    /// most this.
-    pub upper_bound: Option<f32>,
-    /// Admissible sites expanded (their neighbours evaluated).
-    pub expanded: u64,
-    /// Sites evaluated.
-    pub evaluations: u64,
-    /// Sites of the whole (virtual) grid, as f64 (may exceed 2⁶⁴).
-    pub grid_sites: f64,
-    /// `evaluations / grid_sites`.
-    pub fraction_evaluated: f64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
-    /// When C was reached, a path from A to C with every site ≤ τ (grid
-    /// coordinates, `k` per site); empty otherwise.
-    pub path: Vec<u32>,
-}
-
-impl CertifyResult {
-    /// `ℓ*` when the bounds meet: C reached along a path whose maximum is
-    /// the lower bound τ₀.
-    pub fn minimax_barrier(&self) -> Option<f32> {
-        (self.upper_bound == Some(self.lower_bound)).then_some(self.lower_bound)
-    }
-
-    /// Evaluations per second.
-    pub fn evaluations_per_sec(&self) -> f64 {
-        self.evaluations as f64 / self.seconds.max(1e-12)
-    }
-
-    /// `ℓ*` and this result, or — when the search did not close the bounds
-    /// within `max_evaluations` — a user error that names the budget and
-    /// the proven lower bound.
-    pub fn into_exact(self, max_evaluations: u64) -> Result<(f32, Self)> {
-        match self.minimax_barrier() {
-            Some(b) => Ok((b, self)),
-            None => Err(Error::invalid(
-                "max_evaluations",
-                max_evaluations,
-                format!(
-                    "the search evaluated {} sites and showed ℓ* ≥ {:e} before C joined; \
-                     raise the limit, shrink the slice, or bracket ℓ* (`--method certify`)",
-                    self.evaluations, self.lower_bound
-                ),
-            )),
-        }
-    }
-}
-
-fn l1(a: &[u32], b: &[u32]) -> u32 {
-    a.iter().zip(b).map(|(&x, &y)| x.abs_diff(y)).sum()
-}
 
 /// Searches goal-first for a path from `a` to `c` (coordinates on the
 /// oracle's grid) whose sites all have loss ≤ τ = `max(ℓ(a), ℓ(c), level)`
@@ -182,7 +51,7 @@ pub fn certify<S: SiteLoss + ?Sized>(
 /// the exhausted component through a boundary site, so `ℓ* ≥` the new level.
 /// When C is reached, the path found stays at or below the level, so
 /// `ℓ* =` the level, bit-identical to loss-order invasion
-/// ([`super::invasion::invade`]) and the dense sweep.
+/// ([`super::invasion::invade`](crate::bridge::invasion::invade)) and the dense sweep.
 ///
 /// Loss-order invasion must absorb all of A's component below `ℓ*` before
 /// it reaches C; this one must only exhaust the components below the
@@ -390,196 +259,6 @@ fn search<S: SiteLoss + ?Sized>(
     })
 }
 
-/// Remembers every loss an oracle returned, so that repeated searches of
-/// one grid ([`bracket`]) evaluate each site once.
-struct Cached<'o, S: SiteLoss + ?Sized> {
-    inner: &'o mut S,
-    sides: Vec<usize>,
-    known: FxHashMap<u128, f32>,
-}
-
-impl<S: SiteLoss + ?Sized> SiteLoss for Cached<'_, S> {
-    fn sides(&self) -> &[usize] {
-        &self.sides
-    }
-
-    fn losses(&mut self, coords: &[u32]) -> Result<Vec<f32>> {
-        let k = self.sides.len();
-        let idx: Vec<u128> = coords
-            .chunks_exact(k)
-            .map(|c| index_of(&self.sides, c))
-            .collect();
-        let missing: Vec<usize> = (0..idx.len())
-            .filter(|&i| !self.known.contains_key(&idx[i]))
-            .collect();
-        if !missing.is_empty() {
-            let ask: Vec<u32> = missing
-                .iter()
-                .flat_map(|&i| coords[i * k..(i + 1) * k].iter().copied())
-                .collect();
-            let got = self.inner.losses(&ask)?;
-            for (&i, l) in missing.iter().zip(got) {
-                self.known.insert(idx[i], l);
-            }
-        }
-        Ok(idx.iter().map(|i| self.known[i]).collect())
-    }
-
-    fn block(&self) -> usize {
-        self.inner.block()
-    }
-}
-
-/// One search of [`bracket`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attempt {
-    /// The level searched at.
-    pub level: f32,
-    /// What it showed.
-    pub outcome: Certificate,
-    /// The found path's maximum, when C was reached.
-    pub upper_bound: Option<f32>,
-    /// Sites this search looked at (cached values included).
-    pub evaluations: u64,
-}
-
-/// The outcome of [`bracket`]: `lower_bound ≤ ℓ* ≤ upper_bound`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BracketResult {
-    /// Proven lower bound: the level goal-first invasion reached (τ₀ or
-    /// above), or just above the highest refuted level if that is higher.
-    pub lower_bound: f32,
-    /// Proven upper bound: the lowest maximum of a path found (at worst the
-    /// straight path along axis 0).
-    pub upper_bound: f32,
-    /// The searches in order.
-    pub attempts: Vec<Attempt>,
-    /// Distinct sites evaluated by the model, over all searches.
-    pub evaluations: u64,
-    /// Sites of the whole (virtual) grid, as f64.
-    pub grid_sites: f64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
-    /// A path whose maximum is `upper_bound` (grid coordinates, `k` per site).
-    pub path: Vec<u32>,
-}
-
-impl BracketResult {
-    /// `ℓ*` when the bounds meet.
-    pub fn minimax_barrier(&self) -> Option<f32> {
-        (self.lower_bound == self.upper_bound).then_some(self.lower_bound)
-    }
-}
-
-/// Brackets `ℓ*` by repeated searches, when the grid is too large to
-/// invade to the end. It first runs [`invade_goal_first`] with one search's
-/// budget (exact if C is reached; otherwise the level it reached is the
-/// proven lower bound); then it starts from the straight grid path along axis 0 (an upper
-/// bound) and bisects the level geometrically `steps` times between the
-/// proven lower bound and the best path so far, by [`certify`] at each
-/// level: a reached level lowers the
-/// upper bound to the found path's maximum, a refuted one raises the lower
-/// bound, an undecided one (its budget of `evaluations_per_search` spent)
-/// only moves the next level up. The coordinates of `a` and `c` must differ
-/// only along axis 0, as a slice's endpoints do.
-pub fn bracket<S: SiteLoss + ?Sized>(
-    oracle: &mut S,
-    a: &[u32],
-    c: &[u32],
-    steps: usize,
-    evaluations_per_search: u64,
-    order: SearchOrder,
-) -> Result<BracketResult> {
-    let started = Instant::now();
-    let sides = oracle.sides().to_vec();
-    let k = sides.len();
-    if a.len() != k || c.len() != k || a[1..] != c[1..] {
-        return Err(Error::invalid(
-            "endpoints",
-            format!("{a:?}, {c:?}"),
-            "expected two sites of the grid that differ only along axis 0",
-        ));
-    }
-    let grid_sites: f64 = sides.iter().map(|&s| s as f64).product();
-    let mut cached = Cached {
-        inner: oracle,
-        sides,
-        known: FxHashMap::default(),
-    };
-    let mut attempts = Vec::new();
-    let mut record = |r: &CertifyResult| {
-        attempts.push(Attempt {
-            level: r.level,
-            outcome: r.outcome,
-            upper_bound: r.upper_bound,
-            evaluations: r.evaluations,
-        })
-    };
-    // Goal-first invasion first: exact if it reaches C, and otherwise the
-    // level it reached is a proven lower bound.
-    let first = invade_goal_first(&mut cached, a, c, evaluations_per_search, order)?;
-    record(&first);
-    let mut lower = first.lower_bound;
-    let (mut upper, mut path) = match first.upper_bound {
-        Some(u) => (u, first.path),
-        None => {
-            // The straight grid path A → C along axis 0.
-            let (lo, hi) = (a[0].min(c[0]), a[0].max(c[0]));
-            let mut coords = Vec::with_capacity((hi - lo + 1) as usize * k);
-            for x in lo..=hi {
-                coords.extend_from_slice(a);
-                let at = coords.len() - k;
-                coords[at] = x;
-            }
-            let losses = cached.losses(&coords)?;
-            let max = losses.into_iter().fold(f32::NEG_INFINITY, f32::max);
-            if a[0] > c[0] {
-                let rows: Vec<&[u32]> = coords.chunks_exact(k).rev().collect();
-                coords = rows.concat();
-            }
-            (max, coords)
-        }
-    };
-    // Levels below this were searched without success (refuted or not).
-    let mut floor = lower;
-    for _ in 0..steps {
-        if floor >= upper {
-            break;
-        }
-        let mid = (f64::from(floor) * f64::from(upper)).sqrt() as f32;
-        let mid = mid.clamp(floor, upper);
-        let r = certify(&mut cached, a, c, Some(mid), evaluations_per_search, order)?;
-        record(&r);
-        match (r.outcome, r.upper_bound) {
-            (Certificate::Reached, Some(u)) if u < upper => {
-                upper = u;
-                path = r.path;
-            }
-            (Certificate::Reached, _) => {}
-            (Certificate::Refuted, _) => {
-                lower = lower.max(next_above(mid));
-                floor = floor.max(next_above(mid));
-            }
-            (Certificate::Undecided, _) => floor = floor.max(next_above(mid)),
-        }
-    }
-    let lower = lower.min(upper);
-    Ok(BracketResult {
-        lower_bound: lower,
-        upper_bound: upper,
-        attempts,
-        evaluations: cached.known.len() as u64,
-        grid_sites,
-        seconds: started.elapsed().as_secs_f64(),
-        path,
-    })
-}
-
-/// The smallest f32 above a finite non-negative `v`.
-fn next_above(v: f32) -> f32 {
-    f32::from_bits(v.to_bits() + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,34 +358,6 @@ mod tests {
                 Certificate::Reached => prop_assert_eq!(tight.minimax_barrier(), Some(dense)),
                 Certificate::Undecided => prop_assert!(tight.upper_bound.is_none() && tight.path.is_empty()),
                 Certificate::Refuted => prop_assert!(false, "a connected grid cannot refute"),
-            }
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-        /// The bracket always contains the dense barrier, and with an
-        /// unlimited budget and enough bisection steps it closes on it
-        /// exactly; every site is evaluated at most once over all searches.
-        #[test]
-        fn bracket_contains_and_closes_on_the_dense_barrier(
-            k in 1usize..=3, side in 2usize..=7, seed in any::<u64>(), levels in 2u64..40,
-            ai in any::<u32>(), c0 in any::<u32>(), budget in prop_oneof![Just(3u64), Just(u64::MAX)],
-        ) {
-            let (f, _, _, ca, _) = random_field(k, side, seed, levels, ai, 0);
-            let n = f.values.len();
-            let mut cc = ca.clone();
-            cc[0] = c0 % side as u32;
-            let dense = sweep_loss_order(&f, f.index(&ca) as u32, f.index(&cc) as u32, 4)
-                .unwrap()
-                .minimax_barrier;
-            let r = bracket(&mut FieldSites::new(&f), &ca, &cc, 80, budget, SearchOrder::Deep).unwrap();
-            prop_assert!(r.lower_bound <= dense && dense <= r.upper_bound, "{r:?} vs {dense}");
-            prop_assert!(r.evaluations as usize <= n);
-            let pmax = r.path.chunks_exact(k).map(|s| f.values[f.index(s)]).fold(f32::MIN, f32::max);
-            prop_assert_eq!(pmax, r.upper_bound);
-            if budget == u64::MAX {
-                prop_assert_eq!(r.minimax_barrier(), Some(dense));
             }
         }
     }

@@ -12,7 +12,7 @@
 //!
 //! # Algorithm
 //!
-//! One raster pass over the sites with the crate's [`UnionFind`] (Hoshen–
+//! One raster pass over the sites with the crate's [`UnionFind`](crate::unionfind::UnionFind) (Hoshen–
 //! Kopelman style): each occupied site is joined only to its *backward*
 //! neighbours (`−1` along each axis), which have already been visited. The
 //! pass walks the grid row by row along the last axis, so coordinates come
@@ -77,15 +77,22 @@
 
 pub mod npy;
 
+mod geometry;
+mod histogram;
+mod raster;
+mod seam;
+
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::error::{Error, Result};
-use crate::lattice::MAX_DIM;
+use crate::error::Result;
 use crate::memory::ensure_fits;
-use crate::unionfind::{UnionFind, MAX_ELEMENTS};
+
+use geometry::Geometry;
+use histogram::SizeHistogram;
+use raster::{open_forest, spans};
+use seam::SeamForest;
 
 /// The clusters of one grid: counts, sizes, spanning and wrapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,8 +128,8 @@ pub fn label_memory_bytes(n_sites: u64) -> u64 {
 /// Labels the clusters of `occupied` (C order, `shape.iter().product()`
 /// entries, `true` = occupied) and summarises them.
 ///
-/// Every side must be at least 1, `shape` must have 1 to [`MAX_DIM`] axes and
-/// at most [`MAX_ELEMENTS`] sites; the memory needed is checked with
+/// Every side must be at least 1, `shape` must have 1 to [`MAX_DIM`](crate::lattice::MAX_DIM) axes and
+/// at most [`MAX_ELEMENTS`](crate::unionfind::MAX_ELEMENTS) sites; the memory needed is checked with
 /// [`ensure_fits`] before anything is allocated. See the [module
 /// docs](self) for the definitions of spanning and wrapping.
 pub fn label(occupied: &[bool], shape: &[usize], periodic: bool) -> Result<LabelResult> {
@@ -209,360 +216,10 @@ pub fn cluster_labels(occupied: &[bool], shape: &[usize], periodic: bool) -> Res
     Ok(labels)
 }
 
-/// A validated shape with its C-order strides.
-struct Geometry {
-    shape: Vec<usize>,
-    strides: Vec<usize>,
-    n: usize,
-}
-
-impl Geometry {
-    fn new(shape: &[usize], len: usize) -> Result<Self> {
-        let d = shape.len();
-        let shape_str = || format!("{shape:?}");
-        if d == 0 || d > MAX_DIM {
-            return Err(Error::invalid(
-                "shape",
-                shape_str(),
-                format!("expected 1 to {MAX_DIM} axes, got {d}"),
-            ));
-        }
-        if let Some(axis) = shape.iter().position(|&s| s == 0) {
-            return Err(Error::invalid(
-                "shape",
-                shape_str(),
-                format!("side of axis {axis} is 0; expected every side to be at least 1"),
-            ));
-        }
-        let n = shape
-            .iter()
-            .try_fold(1usize, |acc, &s| acc.checked_mul(s))
-            .filter(|&n| n <= MAX_ELEMENTS);
-        let Some(n) = n else {
-            let n: u128 = shape.iter().map(|&s| s as u128).product();
-            return Err(Error::TooLarge {
-                what: format!("labelling a grid of {n} sites"),
-                needed_bytes: (n.saturating_mul(4) + n.div_ceil(8)).min(u64::MAX as u128) as u64,
-                limit_bytes: label_memory_bytes(MAX_ELEMENTS as u64),
-                hint: format!(
-                    "ismc labels grids of at most {MAX_ELEMENTS} sites; use a smaller grid"
-                ),
-            });
-        };
-        if len != n {
-            return Err(Error::invalid(
-                "occupied",
-                format!("{len} values"),
-                format!("shape {} has {n} sites", shape_str()),
-            ));
-        }
-        let mut strides = vec![1usize; d];
-        for axis in (0..d - 1).rev() {
-            strides[axis] = strides[axis + 1] * shape[axis + 1];
-        }
-        Ok(Geometry {
-            shape: shape.to_vec(),
-            strides,
-            n,
-        })
-    }
-
-    fn dim(&self) -> usize {
-        self.shape.len()
-    }
-
-    /// Calls `f(site)` for every site of the layer `x_axis = layer`, in
-    /// increasing order, until `f` returns `false`.
-    fn for_each_in_layer(&self, axis: usize, layer: usize, mut f: impl FnMut(usize) -> bool) {
-        let stride = self.strides[axis];
-        let block = stride * self.shape[axis];
-        for outer in (0..self.n).step_by(block) {
-            let start = outer + layer * stride;
-            for site in start..start + stride {
-                if !f(site) {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// The union-find forest of the open-boundary clusters: one raster pass that
-/// joins each occupied site to its occupied backward neighbours.
-fn open_forest(occupied: &[bool], geom: &Geometry) -> UnionFind {
-    debug_assert_eq!(occupied.len(), geom.n);
-    let d = geom.dim();
-    let row_len = geom.shape[d - 1];
-    let mut forest = UnionFind::new_empty(geom.n);
-    // Coordinates of the current row on axes 0..d-1, and the strides of the
-    // backward neighbours that exist for every site of the row.
-    let mut coords = [0usize; MAX_DIM];
-    let mut back = Vec::with_capacity(d);
-    for (row_index, row) in occupied.chunks_exact(row_len).enumerate() {
-        back.clear();
-        back.extend(
-            (0..d - 1)
-                .filter(|&axis| coords[axis] > 0)
-                .map(|axis| geom.strides[axis]),
-        );
-        label_row(&mut forest, occupied, row, row_index * row_len, &back);
-        for axis in (0..d - 1).rev() {
-            coords[axis] += 1;
-            if coords[axis] < geom.shape[axis] {
-                break;
-            }
-            coords[axis] = 0;
-        }
-    }
-    forest
-}
-
-/// Joins the occupied sites of one row (`row = occupied[base..base + len]`) to
-/// their backward neighbours: the previous site of the row and, for each
-/// stride in `back`, the site `stride` earlier.
-#[inline]
-fn label_row(forest: &mut UnionFind, occupied: &[bool], row: &[bool], base: usize, back: &[usize]) {
-    // Root of the previous site of the row when it is occupied. No union
-    // happens between two consecutive sites, so it is still a root.
-    let mut prev_root: Option<u32> = None;
-    for (x, &here) in row.iter().enumerate() {
-        if !here {
-            prev_root = None;
-            continue;
-        }
-        let site = base + x;
-        forest.occupy(site as u32);
-        let mut root = match prev_root {
-            // `r` holds at least one site, so it stays the root.
-            Some(r) => forest.union_roots(r, site as u32).unwrap_or(r),
-            None => site as u32,
-        };
-        for &stride in back {
-            let j = site - stride;
-            if !occupied[j] {
-                continue;
-            }
-            // j ~ j−1 ~ i−1 ~ i already: j−1 was joined to j, and i−1 to j−1.
-            if prev_root.is_some() && occupied[j - 1] {
-                continue;
-            }
-            let rj = forest.find(j as u32);
-            if let Some(r) = forest.union_roots(root, rj) {
-                root = r;
-            }
-        }
-        prev_root = Some(root);
-    }
-}
-
-/// Per axis, whether one open-boundary cluster touches both end layers.
-fn spans(forest: &mut UnionFind, occupied: &[bool], geom: &Geometry) -> Vec<bool> {
-    let mut marks = vec![0u64; geom.n.div_ceil(64)];
-    (0..geom.dim())
-        .map(|axis| {
-            marks.fill(0);
-            geom.for_each_in_layer(axis, 0, |site| {
-                if occupied[site] {
-                    let r = forest.find(site as u32) as usize;
-                    marks[r / 64] |= 1 << (r % 64);
-                }
-                true
-            });
-            let mut spans = false;
-            geom.for_each_in_layer(axis, geom.shape[axis] - 1, |site| {
-                if occupied[site] {
-                    let r = forest.find(site as u32) as usize;
-                    spans = marks[r / 64] >> (r % 64) & 1 == 1;
-                }
-                !spans
-            });
-            spans
-        })
-        .collect()
-}
-
-/// Union-find over the open-boundary clusters that touch a periodic seam,
-/// with the winding of each cluster's frame relative to its parent.
-///
-/// Node `k` stands for the open cluster rooted at `open_root[k]`. At a
-/// non-root node, `offset[k·d..(k+1)·d]` is the displacement of its frame
-/// relative to its parent's in units of the box: the copy of the cluster that
-/// is connected to the parent's reference copy. Union is by size, so `find`
-/// (without path compression) walks `O(log nodes)` steps.
-struct SeamForest {
-    dim: usize,
-    /// Open root site → node.
-    node_of: FxHashMap<u32, u32>,
-    /// Node → open root site.
-    open_root: Vec<u32>,
-    /// Node → size of its open cluster.
-    open_size: Vec<u64>,
-    /// Node → parent node (itself at a root).
-    parent: Vec<u32>,
-    /// At a root: total sites of the merged cluster.
-    size: Vec<u64>,
-    /// At a root: bit `axis` set when the merged cluster wraps along `axis`.
-    wraps: Vec<u16>,
-    /// `dim` displacements per node (meaningful at non-roots).
-    offset: Vec<i32>,
-}
-
-impl SeamForest {
-    /// Joins the open clusters of `forest` across every occupied seam bond.
-    fn build(forest: &mut UnionFind, occupied: &[bool], geom: &Geometry) -> Self {
-        let mut seams = SeamForest {
-            dim: geom.dim(),
-            node_of: FxHashMap::default(),
-            open_root: Vec::new(),
-            open_size: Vec::new(),
-            parent: Vec::new(),
-            size: Vec::new(),
-            wraps: Vec::new(),
-            offset: Vec::new(),
-        };
-        for axis in 0..geom.dim() {
-            // Site `u` in the last layer is bonded to `u − span` in the first.
-            let span = (geom.shape[axis] - 1) * geom.strides[axis];
-            geom.for_each_in_layer(axis, geom.shape[axis] - 1, |u| {
-                let v = u - span;
-                if occupied[u] && occupied[v] {
-                    let a = seams.node(forest, u as u32);
-                    let b = seams.node(forest, v as u32);
-                    seams.join(a, b, axis);
-                }
-                true
-            });
-        }
-        seams
-    }
-
-    /// The node of the open cluster containing `site`, created on first use.
-    fn node(&mut self, forest: &mut UnionFind, site: u32) -> u32 {
-        let root = forest.find(site);
-        let next = self.parent.len() as u32;
-        let node = *self.node_of.entry(root).or_insert(next);
-        if node == next {
-            let size = u64::from(forest.root_size(root));
-            self.open_root.push(root);
-            self.open_size.push(size);
-            self.parent.push(next);
-            self.size.push(size);
-            self.wraps.push(0);
-            self.offset.extend(std::iter::repeat_n(0, self.dim));
-        }
-        node
-    }
-
-    /// The root of `node`, with `disp` set to the frame of `node` relative to
-    /// the root's.
-    fn find(&self, mut node: u32, disp: &mut [i32; MAX_DIM]) -> u32 {
-        disp.fill(0);
-        let d = self.dim;
-        while self.parent[node as usize] != node {
-            let off = &self.offset[node as usize * d..][..d];
-            disp.iter_mut().zip(off).for_each(|(x, o)| *x += o);
-            node = self.parent[node as usize];
-        }
-        node
-    }
-
-    /// Records a bond from cluster `a` to the copy of cluster `b` one box
-    /// further along `axis`: frame(b) = frame(a) + e_axis.
-    fn join(&mut self, a: u32, b: u32, axis: usize) {
-        let (mut da, mut db) = ([0i32; MAX_DIM], [0i32; MAX_DIM]);
-        let ra = self.find(a, &mut da);
-        let rb = self.find(b, &mut db);
-        // δ = (frame(a) + e_axis − frame(b)) relative to the roots' frames:
-        // the winding of the loop this bond closes when ra == rb, otherwise
-        // the frame of rb relative to ra.
-        let mut delta = [0i32; MAX_DIM];
-        for k in 0..self.dim {
-            delta[k] = da[k] + i32::from(k == axis) - db[k];
-        }
-        let d = self.dim;
-        if ra == rb {
-            let bits = (0..d)
-                .filter(|&k| delta[k] != 0)
-                .fold(0u16, |w, k| w | 1 << k);
-            self.wraps[ra as usize] |= bits;
-            return;
-        }
-        let (big, small, sign) = if self.size[ra as usize] >= self.size[rb as usize] {
-            (ra, rb, 1)
-        } else {
-            (rb, ra, -1)
-        };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
-        self.wraps[big as usize] |= self.wraps[small as usize];
-        let off = &mut self.offset[small as usize * d..][..d];
-        off.iter_mut().zip(&delta).for_each(|(o, &x)| *o = sign * x);
-    }
-
-    /// The site that represents the periodic cluster of the open cluster
-    /// rooted at `open_root`.
-    fn representative(&self, open_root: u32) -> u32 {
-        match self.node_of.get(&open_root) {
-            Some(&node) => {
-                let mut root = node;
-                while self.parent[root as usize] != root {
-                    root = self.parent[root as usize];
-                }
-                self.open_root[root as usize]
-            }
-            None => open_root,
-        }
-    }
-}
-
-/// A size → count histogram: dense for small sizes, a map for the rest.
-#[derive(Default)]
-struct SizeHistogram {
-    small: Vec<u64>,
-    large: BTreeMap<u64, u64>,
-}
-
-impl SizeHistogram {
-    const DENSE: u64 = 4096;
-
-    fn add(&mut self, size: u64) {
-        if size < Self::DENSE {
-            if self.small.is_empty() {
-                self.small = vec![0; Self::DENSE as usize];
-            }
-            self.small[size as usize] += 1;
-        } else {
-            *self.large.entry(size).or_insert(0) += 1;
-        }
-    }
-
-    fn remove(&mut self, size: u64) {
-        if size < Self::DENSE {
-            self.small[size as usize] -= 1;
-        } else if let Some(count) = self.large.get_mut(&size) {
-            *count -= 1;
-            if *count == 0 {
-                self.large.remove(&size);
-            }
-        }
-    }
-
-    fn into_map(self) -> BTreeMap<u64, u64> {
-        let mut map = self.large;
-        map.extend(
-            self.small
-                .iter()
-                .enumerate()
-                .filter(|&(_, &c)| c > 0)
-                .map(|(s, &c)| (s as u64, c)),
-        );
-        map
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use proptest::prelude::*;
     use rand::Rng;
 
