@@ -13,24 +13,30 @@
 //! atomically, so an interrupted run leaves only complete files; experiments
 //! use other observers (barriers measured during training).
 
-use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Optimizer, VarMap};
 use rand::seq::SliceRandom;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::arch::{Arch, BoxedModule, ARCH_METADATA_KEY};
+use super::arch::Arch;
+use super::cross_entropy;
 use super::eval::{evaluate, EvalReport};
 use super::init::{self, Init};
-use super::{cross_entropy, Classifier, InputSpec, Network};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::{stream, unit_rng};
+
+mod augment;
+mod observer;
+
+#[cfg(test)]
+use augment::warp;
+use augment::{affine_batch, shift_batch};
+use observer::{FileObserver, Live};
+pub use observer::{NoObserver, Snapshot, TrainObserver, Trained};
 
 /// Optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -182,254 +188,6 @@ pub struct TrainLog {
     pub snapshots: Vec<(usize, String)>,
     /// The final weights, relative to the output directory.
     pub model_file: String,
-}
-
-struct Live<'a> {
-    module: &'a BoxedModule,
-    spec: InputSpec,
-}
-
-impl Classifier for Live<'_> {
-    fn spec(&self) -> &InputSpec {
-        &self.spec
-    }
-    fn forward_unchecked(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.module.forward(x)
-    }
-}
-
-fn var_tensors(vm: &VarMap) -> Vec<(String, Tensor)> {
-    let data = vm.data().lock().expect("var map lock");
-    let mut v: Vec<(String, Tensor)> = data
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().detach()))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
-fn save_tensors(tensors: &[(String, Tensor)], arch: &Arch, path: &Path, step: usize) -> Result<()> {
-    let meta = HashMap::from([
-        (ARCH_METADATA_KEY.to_string(), arch.to_json()),
-        ("ismc.step".to_string(), step.to_string()),
-    ]);
-    super::weights::write_safetensors(path, tensors, &meta)
-}
-
-/// The weights of a network in training, as they stand after `step`
-/// optimiser steps; handed to a [`TrainObserver`], valid during the call.
-pub struct Snapshot<'a> {
-    vm: &'a VarMap,
-    arch: &'a Arch,
-    step: usize,
-}
-
-impl Snapshot<'_> {
-    /// Optimiser steps taken so far (0: the initialisation).
-    pub fn step(&self) -> usize {
-        self.step
-    }
-
-    /// The architecture.
-    pub fn arch(&self) -> &Arch {
-        self.arch
-    }
-
-    /// A copy of the parameters, sorted by name (later steps do not change it).
-    pub fn tensors(&self) -> Result<Vec<(String, Tensor)>> {
-        var_tensors(self.vm)
-            .into_iter()
-            .map(|(k, t)| Ok((k, t.copy()?)))
-            .collect()
-    }
-
-    /// A frozen network with these weights, for measurements through the
-    /// [`Classifier`] trait (input gradients included).
-    pub fn network(&self) -> Result<Network> {
-        Network::from_tensors(self.arch.clone(), self.tensors()?)
-    }
-
-    /// Writes these weights as safetensors (architecture and step as
-    /// metadata), atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        save_tensors(&var_tensors(self.vm), self.arch, path, self.step)
-    }
-}
-
-/// Watches a training run. Every method may stop it by returning
-/// [`ControlFlow::Break`]; [`fit`] then returns what it has so far.
-pub trait TrainObserver {
-    /// Called once before the first step (`model.step() == 0`) and after
-    /// every optimiser step.
-    fn after_step(&mut self, _model: &Snapshot<'_>) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-
-    /// Called after every epoch, with the log up to and including it.
-    fn after_epoch(&mut self, _log: &TrainLog, _model: &Snapshot<'_>) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-}
-
-/// An observer that watches nothing.
-pub struct NoObserver;
-
-impl TrainObserver for NoObserver {}
-
-/// The result of [`fit`]: the log and the final weights.
-pub struct Trained {
-    /// Per-epoch figures (`snapshots` empty: files are the observer's).
-    pub log: TrainLog,
-    /// The final parameters, sorted by name.
-    pub tensors: Vec<(String, Tensor)>,
-    /// Optimiser steps taken.
-    pub steps: usize,
-}
-
-impl Trained {
-    /// A frozen network with the final weights.
-    pub fn network(&self) -> Result<Network> {
-        Network::from_tensors(self.log.config.arch.clone(), self.tensors.clone())
-    }
-
-    /// Writes the final weights as safetensors (architecture and step as
-    /// metadata), atomically.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        save_tensors(&self.tensors, &self.log.config.arch, path, self.steps)
-    }
-}
-
-/// The observer of [`train`]: snapshots every `every` steps and the log
-/// after every epoch, as files under `out`.
-struct FileObserver<'a> {
-    out: &'a Path,
-    every: usize,
-    snapshots: Vec<(usize, String)>,
-    error: Option<Error>,
-}
-
-impl FileObserver<'_> {
-    fn attempt(&mut self, r: Result<()>) -> ControlFlow<()> {
-        match r {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                self.error = Some(e);
-                ControlFlow::Break(())
-            }
-        }
-    }
-}
-
-impl TrainObserver for FileObserver<'_> {
-    fn after_step(&mut self, model: &Snapshot<'_>) -> ControlFlow<()> {
-        let step = model.step();
-        if self.every == 0 || step == 0 || step % self.every != 0 {
-            return ControlFlow::Continue(());
-        }
-        let rel = format!("snapshots/step-{step:07}.safetensors");
-        let r = model.save(&self.out.join(&rel));
-        self.snapshots.push((step, rel));
-        self.attempt(r)
-    }
-
-    fn after_epoch(&mut self, log: &TrainLog, _model: &Snapshot<'_>) -> ControlFlow<()> {
-        let mut log = log.clone();
-        log.snapshots = self.snapshots.clone();
-        let r = write_log(&self.out.join("log.json"), &log);
-        self.attempt(r)
-    }
-}
-
-fn shift_batch(values: &mut [f32], shape: &[usize], s: usize, rng: &mut impl Rng) {
-    let (c, h, w) = (shape[0], shape[1], shape[2]);
-    let item = c * h * w;
-    let mut buf = vec![0f32; item];
-    for img in values.chunks_mut(item) {
-        let dy = rng.random_range(-(s as i64)..=s as i64);
-        let dx = rng.random_range(-(s as i64)..=s as i64);
-        buf.iter_mut().for_each(|v| *v = 0.0);
-        for ch in 0..c {
-            for y in 0..h as i64 {
-                let sy = y - dy;
-                if sy < 0 || sy >= h as i64 {
-                    continue;
-                }
-                for x in 0..w as i64 {
-                    let sx = x - dx;
-                    if sx < 0 || sx >= w as i64 {
-                        continue;
-                    }
-                    buf[ch * h * w + (y as usize) * w + x as usize] =
-                        img[ch * h * w + (sy as usize) * w + sx as usize];
-                }
-            }
-        }
-        img.copy_from_slice(&buf);
-    }
-}
-
-/// Moves each image of `values` (items of `shape` = `[c, h, w]`) by a
-/// random similarity transform about its centre (see [`warp`]): rotation by
-/// θ ∈ U(±`rot`°), scaling by f ∈ U(1 ± `scale`), translation by (dy, dx) ∈
-/// U(±`s`)².
-fn affine_batch(
-    values: &mut [f32],
-    shape: &[usize],
-    s: usize,
-    rot: f64,
-    scale: f64,
-    rng: &mut impl Rng,
-) {
-    let item: usize = shape.iter().product();
-    let mut draw = |half: f64| {
-        if half > 0.0 {
-            rng.random_range(-half..=half)
-        } else {
-            0.0
-        }
-    };
-    let mut buf = vec![0f32; item];
-    for img in values.chunks_mut(item) {
-        let theta = draw(rot).to_radians();
-        let f = 1.0 + draw(scale);
-        let (ty, tx) = (draw(s as f64), draw(s as f64));
-        warp(img, &mut buf, shape, theta, f, (ty, tx));
-        img.copy_from_slice(&buf);
-    }
-}
-
-/// Writes into `out` the image `img` (`[c, h, w]`) rotated by `theta`
-/// radians, scaled by `f` about its centre `c` and translated by `t`:
-/// output pixel `q` takes `img` at `c + R(−θ)(q − c − t) / f` (the inverse
-/// map, so every output pixel is defined), sampled bilinearly with zero
-/// outside the image.
-fn warp(img: &[f32], out: &mut [f32], shape: &[usize], theta: f64, f: f64, t: (f64, f64)) {
-    let (c, h, w) = (shape[0], shape[1], shape[2]);
-    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
-    let (sin, cos) = theta.sin_cos();
-    for y in 0..h {
-        for x in 0..w {
-            let (qy, qx) = (y as f64 - cy - t.0, x as f64 - cx - t.1);
-            let sy = (cos * qy - sin * qx) / f + cy;
-            let sx = (sin * qy + cos * qx) / f + cx;
-            let (y0, x0) = (sy.floor(), sx.floor());
-            let (wy, wx) = ((sy - y0) as f32, (sx - x0) as f32);
-            let (y0, x0) = (y0 as i64, x0 as i64);
-            for ch in 0..c {
-                let plane = &img[ch * h * w..(ch + 1) * h * w];
-                let at = |yy: i64, xx: i64| -> f32 {
-                    if yy < 0 || xx < 0 || yy >= h as i64 || xx >= w as i64 {
-                        0.0
-                    } else {
-                        plane[yy as usize * w + xx as usize]
-                    }
-                };
-                let top = at(y0, x0) * (1.0 - wx) + at(y0, x0 + 1) * wx;
-                let bottom = at(y0 + 1, x0) * (1.0 - wx) + at(y0 + 1, x0 + 1) * wx;
-                out[ch * h * w + y * w + x] = top * (1.0 - wy) + bottom * wy;
-            }
-        }
-    }
 }
 
 /// Trains `cfg.arch` on `train_set`, evaluating on `test_set` after each
@@ -626,7 +384,7 @@ pub fn train(
     Ok(log)
 }
 
-fn write_log(path: &Path, log: &TrainLog) -> Result<()> {
+pub(super) fn write_log(path: &Path, log: &TrainLog) -> Result<()> {
     let text = serde_json::to_string_pretty(log).expect("log serialises");
     crate::assets::write_file(path, text.as_bytes())
 }
@@ -634,6 +392,7 @@ fn write_log(path: &Path, log: &TrainLog) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::Rng;
 
     #[test]
     fn shift_moves_pixels_and_zero_fills() {
