@@ -43,7 +43,7 @@
 // tuning (`tune_allocator`, two `mallopt` calls) and a cache prefetch hint
 // (`prefetch`).
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod assets;
 pub mod atomic;

@@ -43,6 +43,11 @@ enum Command {
     /// Run (or resume) a declarative experiment: `ismc run experiments/X.toml
     /// --out DIR` writes DIR/summary.json, CSV tables, figures and report.md.
     Run(run::RunArgs),
+    /// Check an experiment file without running it: parse and validate it,
+    /// build the experiment (models and data loaded) and print its plan —
+    /// kind, configuration hash, seed and number of units — as JSON. Exits 2
+    /// on anything `ismc run` would refuse; writes nothing.
+    Check(run::CheckArgs),
     /// Merge the directories of `ismc run --shard I/N` into one finished run.
     Merge(run::MergeArgs),
     /// Rewrite the Markdown report of a finished run directory.
@@ -131,6 +136,7 @@ fn sync_threads_to(threads: usize) {
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run::run(args),
+        Command::Check(args) => run::check(args),
         Command::Merge(args) => run::merge(args),
         Command::Report(args) => run::report(args),
         Command::Lattice(cmd) => lattice::run(cmd),

@@ -38,6 +38,22 @@ pub struct MergeArgs {
     pub out: PathBuf,
 }
 
+/// Arguments of `ismc check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The experiment's TOML file.
+    pub config: PathBuf,
+}
+
+/// Runs `ismc check`: the configuration parsed, validated and its
+/// experiment built, its plan printed as JSON; nothing is written.
+pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let cfg = RunConfig::from_file(&args.config)?;
+    let plan = registry::plan(&cfg)?;
+    println!("{}", serde_json::to_string_pretty(&plan)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `ismc report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {

@@ -363,6 +363,40 @@ pub fn run(cfg: &RunConfig, opts: &RunOptions) -> Result<RunOutcome> {
     with_experiment!(cfg, exp => runner::run(&exp, &cfg.identity(), opts))
 }
 
+/// What a run of `cfg` would do, computed without doing any of it: the
+/// experiment is built (its models and data loaded and every parameter
+/// checked, as `ismc run` does before writing anything) and its units
+/// listed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunPlan {
+    /// The experiment kind, as in the file's `kind`.
+    pub kind: String,
+    /// SHA-256 of the canonical `kind` and `params`: a run directory holds
+    /// one configuration hash.
+    pub config_hash: String,
+    /// The master seed every unit's seed derives from.
+    pub seed: u64,
+    /// Number of independent units (the granularity of resuming and of
+    /// `--shard I/N`).
+    pub units: usize,
+    /// The first unit ids, in run order (at most ten).
+    pub first_units: Vec<String>,
+}
+
+/// Builds the experiment of `cfg` and lists its units without running any;
+/// refuses what `ismc run` would refuse, before anything is written.
+pub fn plan(cfg: &RunConfig) -> Result<RunPlan> {
+    let ids = with_experiment!(cfg, exp => exp.units());
+    runner::check_ids(&ids)?;
+    Ok(RunPlan {
+        kind: cfg.kind.to_string(),
+        config_hash: cfg.hash.clone(),
+        seed: cfg.seed(),
+        units: ids.len(),
+        first_units: ids.into_iter().take(10).collect(),
+    })
+}
+
 /// Merges shard directories into `out`; see [`runner::merge`].
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<()> {
     let first = dirs

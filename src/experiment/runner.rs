@@ -509,7 +509,8 @@ fn prepare_dir(dir: &Path, cfg: &RunIdentity) -> Result<()> {
     write_atomic(&cfg_path, cfg.text.as_bytes())
 }
 
-fn check_ids(ids: &[String]) -> Result<()> {
+/// Checks that unit ids are unique, non-empty, file-safe names.
+pub fn check_ids(ids: &[String]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         let ok = !id.is_empty()

@@ -26,7 +26,7 @@ use crate::stats::{weighted_linear_fit, LinearFit, MeanError};
 pub struct SizePoint {
     /// Side of the torus.
     pub side: usize,
-    /// Samples run.
+    /// Number of Newman–Ziff sweeps run on this side.
     pub samples: u64,
     /// `p_av(L)` and its standard error.
     pub p_av: f64,

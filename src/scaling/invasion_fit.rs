@@ -32,7 +32,7 @@ pub const JACKKNIFE_BLOCKS: usize = 20;
 /// The mean estimator at one checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckpointMean {
-    /// Invaded elements.
+    /// Checkpoint n: number of elements invaded when `p̂(n)` is recorded.
     pub invaded: u64,
     /// Mean `p̂(n)` over runs.
     pub mean: f64,
@@ -43,9 +43,10 @@ pub struct CheckpointMean {
 /// The result of an invasion extrapolation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InvasionFit {
-    /// Extrapolated threshold.
+    /// Threshold p_c extrapolated from the checkpoint means (`n → ∞`).
     pub p_c: f64,
-    /// Jackknife standard error.
+    /// Delete-one-block jackknife standard error of `p_c` over [`JACKKNIFE_BLOCKS`]
+    /// blocks of runs.
     pub stderr: f64,
     /// Fitted correction exponent `x`.
     pub exponent: f64,
@@ -55,7 +56,7 @@ pub struct InvasionFit {
     pub chi2: f64,
     /// The per-checkpoint means.
     pub points: Vec<CheckpointMean>,
-    /// Runs used.
+    /// Number of independent invasion runs averaged.
     pub runs: u64,
 }
 

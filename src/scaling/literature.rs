@@ -14,11 +14,11 @@ pub const TABLE_CSV: &str = include_str!("../../theory/percolation-thresholds.cs
 /// One published threshold.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Published {
-    /// Dimension.
+    /// Lattice dimension d of Z^d.
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
-    /// Published value.
+    /// Published threshold p_c.
     pub value: f64,
     /// Published one-sigma uncertainty (absolute).
     pub err: f64,

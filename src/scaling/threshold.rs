@@ -66,26 +66,27 @@ impl std::str::FromStr for Method {
 pub struct ThresholdConfig {
     /// Dimension d of Z^d.
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
-    /// Method.
+    /// Estimation method; `Auto` picks FSS for d ≤ [`AUTO_FSS_MAX_DIM`] and invasion
+    /// above.
     pub method: Method,
     /// Wall-clock budget on the reference machine, seconds.
     pub budget_secs: f64,
-    /// Master seed.
+    /// Master seed every sample's or run's seed derives from.
     pub seed: u64,
 }
 
 /// A validated, fully determined plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThresholdPlan {
-    /// Dimension.
+    /// Dimension d of Z^d (2..=MAX_DIM, checked by [`ThresholdConfig::plan`]).
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
     /// The method actually used (never `Auto`).
     pub method: Method,
-    /// Master seed.
+    /// Master seed every sample's or run's seed derives from.
     pub seed: u64,
     /// Budget the plan was sized for.
     pub budget_secs: f64,
@@ -229,19 +230,19 @@ fn fss_seconds_per_site(dim: usize, kind: Kind) -> f64 {
 /// A threshold estimate, as printed by `ismc lattice threshold --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThresholdEstimate {
-    /// Dimension.
+    /// Dimension d of Z^d.
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
-    /// Method used.
+    /// Method the plan used: `fss` or `invasion` (never `auto`).
     pub method: Method,
-    /// Estimated threshold.
+    /// Estimated threshold p_c, extrapolated to infinite size.
     pub p_c: f64,
-    /// Its standard error.
+    /// Standard error of `p_c` (fit errors for FSS, jackknife for invasion).
     pub stderr: f64,
     /// Published value, if tabulated.
     pub literature: Option<f64>,
-    /// Published uncertainty.
+    /// One-sigma uncertainty of the published value, if tabulated.
     pub literature_err: Option<f64>,
     /// Source of the published value.
     pub literature_source: Option<String>,
@@ -251,11 +252,11 @@ pub struct ThresholdEstimate {
     pub relative_error: Option<f64>,
     /// Samples (FSS) or invasion runs used.
     pub samples: u64,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds [`estimate`] took on this machine.
     pub seconds: f64,
-    /// Master seed.
+    /// Master seed of the plan, which every sample's or run's seed derives from.
     pub seed: u64,
-    /// Threads used.
+    /// Size of the rayon thread pool the estimate ran on.
     pub threads: usize,
     /// FSS: the per-size points.
     #[serde(skip_serializing_if = "Vec::is_empty")]

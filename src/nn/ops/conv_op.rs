@@ -12,7 +12,7 @@ use super::{slice_of, with_slice};
 use crate::nn::conv::{self, ConvShape};
 
 /// Convolution, optionally with a bias: `CustomOp2` on (x, w) and
-/// `CustomOp3` on (x, w, b), computed by [`conv`](super::conv).
+/// `CustomOp3` on (x, w, b), computed by [`conv`].
 struct Conv2dOp {
     padding: usize,
     stride: usize,
@@ -157,7 +157,7 @@ impl CustomOp3 for Conv2dOp {
 
 /// Gradient with respect to the input of a stride-1 convolution with
 /// kernel `w` `[o, i, k, k]` and `padding`, given the output gradient `g`
-/// `[n, o, h', w']`, computed as `col2im(Wᵀ · G)` (see [`conv`](super::conv)).
+/// `[n, o, h', w']`, computed as `col2im(Wᵀ · G)` (see [`conv`]).
 pub fn conv2d_input_grad(g: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
     let (n, _, oh, ow) = g.dims4()?;
     let (_, ci, k, _) = w.dims4()?;

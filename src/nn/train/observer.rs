@@ -92,7 +92,7 @@ impl Snapshot<'_> {
 }
 
 /// Watches a training run. Every method may stop it by returning
-/// [`ControlFlow::Break`]; [`fit`] then returns what it has so far.
+/// [`ControlFlow::Break`]; [`fit`](super::fit) then returns what it has so far.
 pub trait TrainObserver {
     /// Called once before the first step (`model.step() == 0`) and after
     /// every optimiser step.
@@ -111,7 +111,7 @@ pub struct NoObserver;
 
 impl TrainObserver for NoObserver {}
 
-/// The result of [`fit`]: the log and the final weights.
+/// The result of [`fit`](super::fit): the log and the final weights.
 pub struct Trained {
     /// Per-epoch figures (`snapshots` empty: files are the observer's).
     pub log: TrainLog,

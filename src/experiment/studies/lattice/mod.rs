@@ -42,29 +42,30 @@ pub use report::write_report;
 /// One row of `thresholds.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdRow {
-    /// Dimension.
+    /// Lattice dimension d of Z^d (2..=MAX_DIM).
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
-    /// Method used.
+    /// Method the plan resolved to: `fss` or `invasion` (never `auto`).
     pub method: Method,
-    /// Estimate.
+    /// Estimated threshold p_c.
     pub p_c: f64,
-    /// Standard error.
+    /// Standard error of `p_c` (fit errors for FSS, jackknife for invasion).
     pub stderr: f64,
-    /// Published value.
+    /// Published p_c from the literature table, NaN if not tabulated.
     pub literature: f64,
-    /// Published uncertainty.
+    /// One-sigma uncertainty of the published value, NaN if not tabulated.
     pub literature_err: f64,
     /// z-score against the literature.
     pub z: f64,
     /// Relative error against the literature.
     pub relative_error: f64,
-    /// Samples or runs.
+    /// Newman–Ziff samples summed over all sides (FSS) or independent invasion runs
+    /// behind the estimate.
     pub samples: u64,
-    /// Seconds.
+    /// Wall-clock seconds the estimate took.
     pub seconds: f64,
-    /// Seed.
+    /// Master seed the estimate's samples derive from (the study's `seed`).
     pub seed: u64,
 }
 
@@ -90,9 +91,10 @@ impl From<&ThresholdEstimate> for ThresholdRow {
 /// One point of `crossing.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossingRow {
-    /// Side.
+    /// Side L of the periodic lattice (torus) the curve was sampled on.
     pub side: usize,
-    /// Occupation probability.
+    /// Occupation probability p at which `R_L(p)` is evaluated, on a grid of 121 points
+    /// around the published p_c.
     pub p: f64,
     /// Wrapping probability (any axis).
     pub r: f64,
@@ -103,9 +105,9 @@ pub struct CrossingRow {
 /// `crossing_meta.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossingMeta {
-    /// Dimension.
+    /// Dimension d of the crossing curves (the study's `crossing_dim`).
     pub dim: usize,
-    /// Kind.
+    /// Percolation kind of the crossing curves (always site).
     pub kind: Kind,
     /// Threshold estimate drawn as a band, if the study estimated this dimension.
     pub estimate: Option<(f64, f64)>,
@@ -326,7 +328,7 @@ impl Experiment for LatticeStudy {
 /// `summary.json` of the lattice study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatticeSummary {
-    /// Threshold estimates.
+    /// Threshold estimates, one per (dim, kind) unit of `thresholds.csv`.
     pub thresholds: Vec<SummaryThreshold>,
     /// Mean first-wrap fraction of each crossing side.
     pub p_av: Vec<PAv>,
@@ -335,31 +337,31 @@ pub struct LatticeSummary {
 /// One threshold in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryThreshold {
-    /// Dimension.
+    /// Lattice dimension d of Z^d.
     pub dim: usize,
-    /// Kind.
+    /// Percolation kind, site or bond.
     pub kind: Kind,
-    /// Method.
+    /// Method the estimate used: `fss` or `invasion`.
     pub method: Method,
-    /// Estimate.
+    /// Estimated threshold p_c.
     pub p_c: f64,
-    /// Standard error.
+    /// Standard error of `p_c`.
     pub stderr: f64,
-    /// Published value.
+    /// Published p_c from the literature table, NaN if not tabulated.
     pub literature: f64,
-    /// z-score.
+    /// z-score of `p_c` against the published value, NaN if not tabulated.
     pub z: f64,
 }
 
 /// Mean first-wrap fraction `p_av(L)` of one side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PAv {
-    /// Side.
+    /// Side L of the torus.
     pub side: usize,
     /// Mean of n_first / (N + 1).
     pub p_av: f64,
     /// Its standard error.
     pub stderr: f64,
-    /// Samples.
+    /// Number of crossing samples (first-wrap counts) averaged for this side.
     pub samples: usize,
 }

@@ -30,7 +30,7 @@ pub struct LatticeStudyConfig {
     /// Crossing samples per unit of work (the granularity of resuming).
     #[serde(default = "default_samples_per_unit")]
     pub samples_per_unit: u64,
-    /// Master seed.
+    /// Master seed every threshold estimate and crossing sample derives its seed from.
     pub seed: u64,
 }
 
@@ -59,9 +59,9 @@ impl LatticeStudyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DimBudget {
-    /// Dimension.
+    /// Lattice dimension d the override applies to.
     pub dim: usize,
-    /// Budget in seconds.
+    /// Budget per threshold in dimension `dim`, seconds; replaces `budget_secs` there.
     pub secs: f64,
 }
 
