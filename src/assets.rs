@@ -82,7 +82,7 @@ pub struct AssetRecord {
     pub registry: String,
     /// Package name in that registry.
     pub package: String,
-    /// Package version.
+    /// Version of the package in that registry that the files come from.
     pub version: String,
     /// The client command that downloads the package.
     pub client_command: String,

@@ -46,7 +46,7 @@ pub enum Error {
         what: String,
         /// Estimated bytes needed.
         needed_bytes: u64,
-        /// Bytes allowed.
+        /// The memory limit, in bytes.
         limit_bytes: u64,
         /// How to make the request fit.
         hint: String,
@@ -64,7 +64,7 @@ pub enum Error {
     Numerical {
         /// Which computation failed.
         context: String,
-        /// Why.
+        /// Why it failed, in words.
         reason: String,
     },
     /// Drawing a figure failed.
@@ -82,7 +82,7 @@ pub enum Error {
     /// corrupt, unsupported format).
     #[error("{}: corrupt or unsupported file: {reason}", path.display())]
     Corrupt {
-        /// The file.
+        /// Path of the file that cannot be decoded.
         path: PathBuf,
         /// What is wrong.
         reason: String,
@@ -108,7 +108,7 @@ pub enum Error {
     /// A data file holds a different number of bytes or items than expected.
     #[error("{}: expected {expected} {unit}, found {found}", path.display())]
     DataLength {
-        /// The file.
+        /// Path of the data file whose length is wrong.
         path: PathBuf,
         /// What was counted (`bytes`, `images`, `values`, …).
         unit: &'static str,
@@ -120,7 +120,7 @@ pub enum Error {
     /// A file's sha256 differs from the manifest.
     #[error("{}: sha256 is {found}, expected {expected}", path.display())]
     Checksum {
-        /// The file.
+        /// Path of the file whose checksum differs.
         path: PathBuf,
         /// The sha256 recorded in the manifest.
         expected: String,
@@ -134,7 +134,7 @@ pub enum Error {
         what: String,
         /// Flat index of the first offending value.
         index: usize,
-        /// The value.
+        /// The first non-finite value found (NaN or ±∞).
         value: f32,
     },
     /// An input batch has the wrong shape for the model.
@@ -143,7 +143,7 @@ pub enum Error {
         fmt_dims(expected)
     )]
     InputShape {
-        /// Which input.
+        /// Description of the input, e.g. the data set and its number of classes.
         what: String,
         /// The per-item shape the model needs.
         expected: Vec<usize>,

@@ -236,7 +236,7 @@ fn check_permutation(order: &[u32], n_sites: u32) -> Result<()> {
 pub struct SpanPoint {
     /// Side `L` of the `L^k` grid.
     pub side: usize,
-    /// Fields sampled.
+    /// Number of i.i.d. uniform fields swept on this side.
     pub samples: usize,
     /// `p_av(L) = ⟨n_span⟩/(N + 1)`: the mean of the canonical
     /// spanning-probability curve.

@@ -34,7 +34,7 @@ pub const DENSE_BYTES_PER_SITE: u64 = 16;
 /// A loss value at every site of a grid, C order (last axis fastest).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LossField {
-    /// Points per axis.
+    /// Points per axis `L_i` of the grid; the product is the number of values.
     pub sides: Vec<usize>,
     /// One loss per site.
     pub values: Vec<f32>,
@@ -54,7 +54,7 @@ impl LossField {
         Ok(LossField { sides, values })
     }
 
-    /// Number of sites.
+    /// Number of grid sites, the length of `values`.
     pub fn n_sites(&self) -> usize {
         self.values.len()
     }
@@ -156,7 +156,7 @@ impl Default for DenseOptions {
 /// A dense field with its cost.
 #[derive(Debug, Clone)]
 pub struct FieldEvaluation {
-    /// The field.
+    /// The loss `CE(model(x), class)` at every site of the slice.
     pub field: LossField,
     /// Number of model evaluations (= sites).
     pub evaluations: u64,
@@ -165,7 +165,7 @@ pub struct FieldEvaluation {
 }
 
 impl FieldEvaluation {
-    /// Evaluations per second.
+    /// Model evaluations per wall-clock second, `evaluations / seconds`.
     pub fn evaluations_per_sec(&self) -> f64 {
         self.evaluations as f64 / self.seconds.max(1e-12)
     }
@@ -219,13 +219,14 @@ pub fn evaluate_dense<C: Classifier + ?Sized>(
 /// The JSON sidecar of a stored field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldMeta {
-    /// The slice's definition.
+    /// Definition of the slice the field was evaluated on (sides, spans, steps,
+    /// endpoint coordinates).
     pub slice: SliceDefinition,
     /// The class the loss is measured against.
     pub class: u32,
     /// Model evaluations spent on the field.
     pub evaluations: u64,
-    /// Seconds spent.
+    /// Wall-clock seconds the dense evaluation took.
     pub seconds: f64,
     /// Free-form name of the model, for the record.
     pub model: String,
@@ -234,11 +235,11 @@ pub struct FieldMeta {
 /// A field with its slice, as stored on disk.
 #[derive(Debug, Clone)]
 pub struct StoredField {
-    /// The loss values.
+    /// The loss values read from `field.npy`.
     pub field: LossField,
     /// The slice (endpoints, axes, definition).
     pub slice: Slice,
-    /// The sidecar.
+    /// The sidecar read from `slice.json`.
     pub meta: FieldMeta,
 }
 

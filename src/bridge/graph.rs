@@ -23,7 +23,7 @@ use crate::unionfind::UnionFind;
 pub struct SiteNode {
     /// C-order index of the site.
     pub site: u32,
-    /// Grid coordinates.
+    /// Grid coordinates of the site, one per axis (`k` values).
     pub coords: Vec<u32>,
     /// Loss at the site.
     pub loss: f32,

@@ -184,14 +184,14 @@ pub struct InvasionResult {
     pub grid_sites: f64,
     /// `evaluations / grid_sites`.
     pub fraction_evaluated: f64,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds the invasion took.
     pub seconds: f64,
     /// A minimax path from A to C (grid coordinates, `k` per site).
     pub path: Vec<u32>,
 }
 
 impl InvasionResult {
-    /// Evaluations per second.
+    /// Model evaluations per wall-clock second, `evaluations / seconds`.
     pub fn evaluations_per_sec(&self) -> f64 {
         self.evaluations as f64 / self.seconds.max(1e-12)
     }

@@ -22,7 +22,7 @@ pub struct SampledFraction {
     pub fraction: f64,
     /// Its binomial standard error.
     pub stderr: f64,
-    /// Sites sampled.
+    /// Number of uniform sites drawn (with replacement) and evaluated.
     pub samples: usize,
 }
 

@@ -26,7 +26,7 @@ pub struct EvalArgs {
     /// Data set: `mnist` (bundled), `fashion-mnist`, `fashion-mnist-train`.
     #[arg(long, default_value = "mnist")]
     pub data: String,
-    /// Batch size.
+    /// Images per forward pass.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
     /// Print one JSON object `{"accuracy", "mean_loss", "n"}`.

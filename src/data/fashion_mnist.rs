@@ -26,7 +26,7 @@ pub const CLASS_NAMES: [&str; 10] = [
     "Ankle boot",
 ];
 
-/// Which split.
+/// Which split of Fashion-MNIST to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
     /// 60,000 training images.

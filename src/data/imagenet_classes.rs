@@ -19,7 +19,7 @@ pub const ASSET: &str = "imagenet-classes";
 /// File in the cache directory: 1000 lines, line `i` the names of class `i`.
 pub const FILE: &str = "imagenet/imagenet1k-class-names.txt";
 
-/// Number of classes.
+/// Number of ImageNet-1k classes, indices 0..1000.
 pub const CLASSES: usize = 1000;
 
 /// Path of the class-name file in the cache.

@@ -123,9 +123,9 @@ pub fn path_of(name: &str) -> Result<PathBuf> {
 pub struct Image {
     /// Number of planes (3 for RGB, 1 for grey).
     pub channels: usize,
-    /// Rows.
+    /// Number of rows (pixels from top to bottom) of each plane.
     pub height: usize,
-    /// Columns.
+    /// Number of columns (pixels from left to right) of each plane.
     pub width: usize,
     /// `channels · height · width` values.
     pub data: Vec<f64>,

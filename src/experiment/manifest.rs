@@ -19,7 +19,7 @@ pub struct Manifest {
     pub ismc_version: String,
     /// Git revision the binary was built from, when known.
     pub git_revision: Option<String>,
-    /// Experiment kind.
+    /// Experiment kind, as written in the configuration's `kind = "…"`.
     pub kind: String,
     /// SHA-256 of the canonical configuration.
     pub config_hash: String,
@@ -38,11 +38,12 @@ pub struct SessionRecord {
     pub start: String,
     /// End, RFC 3339 UTC.
     pub end: String,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds the session ran, up to its manifest write.
     pub seconds: f64,
-    /// Worker threads.
+    /// Size of the rayon thread pool the session's units ran on.
     pub threads: usize,
-    /// Host name.
+    /// Name of the machine, from `/proc/sys/kernel/hostname` or `$HOSTNAME` (`unknown`
+    /// when neither is set).
     pub host: String,
     /// The shard run, `i/n`.
     pub shard: String,
@@ -55,7 +56,7 @@ pub struct SessionRecord {
 /// Timing of one unit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnitTiming {
-    /// Wall-clock seconds.
+    /// Wall-clock seconds the unit took, its output file written.
     pub seconds: f64,
     /// Index into [`Manifest::sessions`] of the session that ran it.
     pub session: usize,
@@ -76,7 +77,8 @@ impl Session {
         }
     }
 
-    /// Ends it.
+    /// Ends the session now: its record with the elapsed `seconds` and whether it was
+    /// `interrupted`.
     pub fn end(self, seconds: f64, interrupted: bool) -> SessionRecord {
         SessionRecord {
             start: rfc3339(self.start),
@@ -134,7 +136,8 @@ pub fn git_revision() -> Option<String> {
         .map(String::from)
 }
 
-fn host_name() -> String {
+/// This machine's host name (`/proc/sys/kernel/hostname`, else `$HOSTNAME`).
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|s| s.trim().to_string())

@@ -12,6 +12,7 @@
 //!   the only module that names every study: it dispatches a parsed
 //!   configuration to its study and hands it to the runner.
 
+pub mod lock;
 pub mod manifest;
 pub mod registry;
 pub mod runner;

@@ -158,11 +158,11 @@ impl ExperimentConfig {
 /// A parsed, validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunConfig {
-    /// Which experiment.
+    /// Experiment kind, from the top-level `kind = "…"` key.
     pub kind: ExperimentKind,
-    /// Free text.
+    /// The optional one-line `description` of the configuration (not part of the hash).
     pub description: Option<String>,
-    /// Its parameters.
+    /// The experiment's parameters, parsed from the `[params]` table.
     pub experiment: ExperimentConfig,
     /// The text stored as `config.toml` in the run directory.
     pub text: String,

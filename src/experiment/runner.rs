@@ -49,6 +49,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::lock::{RunLock, LOCK_FILE};
 use super::manifest::{Manifest, Session, UnitTiming};
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -86,12 +87,12 @@ pub trait Experiment: Sync {
 pub struct Shard {
     /// This shard, `0 ≤ index < count`.
     pub index: usize,
-    /// Number of shards.
+    /// Number of shards n the units are split into (n ≥ 1).
     pub count: usize,
 }
 
 impl Shard {
-    /// The whole run.
+    /// The whole run as a single shard, `0/1`.
     pub const ALL: Shard = Shard { index: 0, count: 1 };
 
     /// Parses `i/n` (as on the command line), checking `0 ≤ i < n`.
@@ -135,7 +136,7 @@ pub enum RunOutcome {
 
 /// Options of one invocation of [`run`].
 pub struct RunOptions<'a> {
-    /// The run directory.
+    /// The run directory the units, the manifest and the results are written to.
     pub out: &'a Path,
     /// Which units to run.
     pub shard: Shard,
@@ -229,6 +230,8 @@ pub struct RunIdentity {
 pub fn run<E: Experiment>(exp: &E, cfg: &RunIdentity, opts: &RunOptions) -> Result<RunOutcome> {
     let ids = exp.units();
     check_ids(&ids)?;
+    std::fs::create_dir_all(opts.out).map_err(|e| Error::io(opts.out, e))?;
+    let _lock = RunLock::acquire(opts.out)?;
     prepare_dir(opts.out, cfg)?;
     let mut manifest = Manifest::load_or_new(opts.out, cfg)?;
     let session = Session::begin(opts.shard);
@@ -311,10 +314,13 @@ pub fn run<E: Experiment>(exp: &E, cfg: &RunIdentity, opts: &RunOptions) -> Resu
 }
 
 /// Reads every unit back from disk and writes tables, figures and report.
-/// First removes temporary files that a killed process left in `units/`
+/// First removes temporary files that a killed process left in the run
+/// directory, `units/` and `figures/`
 /// (every unit is present, so nothing is writing them any more).
 fn finish<E: Experiment>(exp: &E, dir: &Path, ids: &[String]) -> Result<()> {
-    remove_stale_temporaries(&dir.join(UNITS))?;
+    for d in [dir.to_path_buf(), dir.join(UNITS), dir.join("figures")] {
+        remove_stale_temporaries(&d)?;
+    }
     let mut outputs = Vec::with_capacity(ids.len());
     for id in ids {
         let path = unit_path(dir, id);
@@ -394,6 +400,8 @@ pub fn merge<E: Experiment>(
             ),
         ));
     }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let _lock = RunLock::acquire(out)?;
     prepare_dir(out, cfg)?;
     let mut manifest = Manifest::load_or_new(out, cfg)?;
     for dir in dirs {
@@ -426,7 +434,8 @@ pub fn merge<E: Experiment>(
     finish(exp, out, &ids)
 }
 
-/// Removes the `.ismc-*.tmp` files of interrupted atomic writes in `dir`.
+/// Removes the `.ismc-*` temporaries of interrupted atomic writes in `dir`
+/// (units, tables, figures, report).
 fn remove_stale_temporaries(dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
@@ -434,7 +443,7 @@ fn remove_stale_temporaries(dir: &Path) -> Result<()> {
     for e in entries.flatten() {
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(".ismc-") && name.ends_with(".tmp") {
+        if name.starts_with(".ismc-") && e.path().is_file() {
             std::fs::remove_file(e.path()).map_err(|err| Error::io(e.path(), err))?;
         }
     }
@@ -497,8 +506,8 @@ fn prepare_dir(dir: &Path, cfg: &RunIdentity) -> Result<()> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_some()
+            .flatten()
+            .any(|e| e.file_name() != LOCK_FILE)
     {
         return Err(Error::invalid(
             "--out",

@@ -71,7 +71,13 @@ pub fn list_figures(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    v.retain(|p| p.extension().is_some_and(|e| e == "png" || e == "svg"));
+    // Hidden files are temporaries of an interrupted write, never figures.
+    v.retain(|p| {
+        p.extension().is_some_and(|e| e == "png" || e == "svg")
+            && !p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
     v.sort();
     v
 }

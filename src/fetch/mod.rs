@@ -29,7 +29,8 @@ pub struct Source {
     pub registry: &'static str,
     /// The package's name in its registry.
     pub package: &'static str,
-    /// The pinned version.
+    /// Version of the package pinned for download; the archive must match
+    /// `archive_sha256`.
     pub version: &'static str,
     /// sha256 of the downloaded archive.
     pub archive_sha256: &'static str,

@@ -22,7 +22,7 @@ use crate::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdamConfig {
-    /// Learning rate.
+    /// Step size of each update (default 1e-3).
     pub lr: f64,
     /// Decay of the first moment, β₁.
     pub beta1: f64,

@@ -41,7 +41,7 @@ pub struct BarrierMetrics {
 pub struct EndpointWarning {
     /// 0 for the start (α = 0), 1 for the end.
     pub endpoint: usize,
-    /// Its loss.
+    /// Loss at that endpoint.
     pub loss: f64,
     /// The threshold it exceeds.
     pub threshold: f64,

@@ -103,7 +103,7 @@ impl SelectionRule {
 /// One measured pair, flat for CSV.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairRecord {
-    /// Kind of pair.
+    /// Kind of pair: real–real, real–adversarial or cross-class.
     pub kind: PairKind,
     /// The target class y of the loss.
     pub class: u32,
@@ -115,9 +115,9 @@ pub struct PairRecord {
     pub loss_a: f64,
     /// CE of C against y.
     pub loss_c: f64,
-    /// Barrier max.
+    /// Largest loss against y on the straight path A–C.
     pub barrier_max: f64,
-    /// Barrier gap.
+    /// Barrier max minus the higher endpoint loss (≥ 0).
     pub barrier_gap: f64,
     /// α of the barrier max.
     pub barrier_location: f64,

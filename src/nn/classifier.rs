@@ -304,7 +304,7 @@ impl Network {
         weights::write_safetensors(path, tensors, &meta)
     }
 
-    /// The architecture.
+    /// Architecture (with widths) the network was built from.
     pub fn arch(&self) -> &Arch {
         &self.arch
     }

@@ -52,17 +52,17 @@ pub const COL_BUDGET_BYTES: usize = 4 << 20;
 /// Shape of a convolution with a square kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvShape {
-    /// Batch size.
+    /// Number of images N in the input `[N, c_in, height, width]`.
     pub batch: usize,
-    /// Input channels.
+    /// Channels of each input image.
     pub c_in: usize,
-    /// Input height.
+    /// Height of each input image, in pixels, before padding.
     pub height: usize,
-    /// Input width.
+    /// Width of each input image, in pixels, before padding.
     pub width: usize,
-    /// Output channels.
+    /// Output channels: the number of filters.
     pub c_out: usize,
-    /// Kernel side.
+    /// Side of the square kernel, in pixels.
     pub kernel: usize,
     /// Zero padding on every side.
     pub padding: usize,

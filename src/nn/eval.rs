@@ -12,9 +12,9 @@ use crate::progress::Progress;
 pub struct EvalReport {
     /// Fraction of items whose arg-max logit is the label.
     pub accuracy: f64,
-    /// Mean cross-entropy.
+    /// Mean per-item cross-entropy against the labels.
     pub mean_loss: f64,
-    /// Number of items.
+    /// Number of items evaluated: the whole data set.
     pub n: usize,
 }
 
@@ -26,7 +26,7 @@ pub struct Confusion {
     pub counts: Vec<Vec<u64>>,
     /// Sum of the per-item cross-entropies.
     pub loss_sum: f64,
-    /// Number of items.
+    /// Number of items counted: the whole data set.
     pub n: usize,
 }
 

@@ -43,7 +43,7 @@ pub enum Init {
     Torchvision,
     /// Gaussian weights N(0, std²); biases zero.
     Gaussian {
-        /// Standard deviation.
+        /// Standard deviation of the weights.
         std: f64,
     },
 }

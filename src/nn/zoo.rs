@@ -20,7 +20,8 @@ pub struct ModelEntry {
     pub description: &'static str,
 }
 
-/// The bundled models.
+/// Models shipped in the bundled assets directory: the advertorch LeNet5 pair for
+/// MNIST.
 pub const BUNDLED: [ModelEntry; 2] = [
     ModelEntry {
         name: "lenet5-mnist",

@@ -65,11 +65,11 @@ pub struct BoxFigure {
 pub struct BoxStats {
     /// Number of values summarised.
     pub n: usize,
-    /// Lower quartile.
+    /// Lower quartile Q1 (linear interpolation between order statistics).
     pub q1: f64,
-    /// Median.
+    /// Median of the values, drawn as the line across the box.
     pub median: f64,
-    /// Upper quartile.
+    /// Upper quartile Q3 (linear interpolation between order statistics).
     pub q3: f64,
     /// Lower whisker end: the smallest value inside the lower fence.
     pub whisker_low: f64,

@@ -27,7 +27,7 @@ const MARGIN: u32 = 16;
 /// A 2-D slice's loss field and what was found on it.
 #[derive(Debug, Clone)]
 pub struct SliceHeatmap {
-    /// Title.
+    /// Caption drawn above the heatmap.
     pub title: String,
     /// Points along axis 0 (x) and axis 1 (y).
     pub sides: [usize; 2],

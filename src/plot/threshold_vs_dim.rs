@@ -12,20 +12,21 @@ use crate::scaling::literature::{series_real, table};
 /// One measured threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeasuredThreshold {
-    /// Dimension.
+    /// Lattice dimension d, the x coordinate.
     pub dim: usize,
-    /// Site or bond.
+    /// Percolation kind, site or bond; picks the series and colour.
     pub kind: Kind,
-    /// Estimate.
+    /// Estimated threshold p_c, the y coordinate.
     pub p_c: f64,
-    /// Standard error.
+    /// Standard error of `p_c`; the error bar spans ±2 of them.
     pub stderr: f64,
 }
 
-/// The figure.
+/// The figure of `p_c(d)` against `d`: measured thresholds, published values and
+/// the `1/(2d−1)` series.
 #[derive(Debug, Clone)]
 pub struct ThresholdFigure {
-    /// Measured thresholds.
+    /// Thresholds measured by ismc, drawn as filled dots over the published values.
     pub measured: Vec<MeasuredThreshold>,
 }
 

@@ -32,7 +32,7 @@ pub struct Interval {
     pub low: f64,
     /// Upper end of the interval.
     pub high: f64,
-    /// Number of values.
+    /// Number of values the statistic is computed from.
     pub n: usize,
 }
 

@@ -23,7 +23,7 @@ use super::bootstrap::{median, Interval};
 use super::quantile;
 use crate::rng::{stream, unit_rng};
 
-/// Which law.
+/// Which decay law of `g(k)` to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecayLaw {
@@ -36,9 +36,9 @@ pub enum DecayLaw {
 /// One law fitted to `(k, g)` points.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LawFit {
-    /// The law.
+    /// Which law was fitted: exponential or power law.
     pub law: DecayLaw,
-    /// `A`.
+    /// Fitted amplitude A: the value of g at k = 0 (exponential) or k = 1 (power law).
     pub amplitude: f64,
     /// `λ` (exponential) or `α` (power law).
     pub rate: f64,

@@ -10,11 +10,11 @@ pub use fit::{weighted_linear_fit, LinearFit};
 /// A sample mean with its standard error.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MeanError {
-    /// Sample mean.
+    /// Arithmetic mean of the values (NaN for none).
     pub mean: f64,
     /// Standard error of the mean, `s / √n` (0 for fewer than two values).
     pub stderr: f64,
-    /// Number of values.
+    /// Number of values averaged.
     pub n: usize,
 }
 

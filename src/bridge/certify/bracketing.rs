@@ -56,7 +56,7 @@ impl<S: SiteLoss + ?Sized> SiteLoss for Cached<'_, S> {
 pub struct Attempt {
     /// The level searched at.
     pub level: f32,
-    /// What it showed.
+    /// Certificate of this search at `level`: reached, refuted or undecided.
     pub outcome: Certificate,
     /// The found path's maximum, when C was reached.
     pub upper_bound: Option<f32>,
@@ -79,7 +79,7 @@ pub struct BracketResult {
     pub evaluations: u64,
     /// Sites of the whole (virtual) grid, as f64.
     pub grid_sites: f64,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds of all the searches together.
     pub seconds: f64,
     /// A path whose maximum is `upper_bound` (grid coordinates, `k` per site).
     pub path: Vec<u32>,

@@ -83,7 +83,7 @@ pub enum SearchOrder {
 /// The outcome of [`certify`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertifyResult {
-    /// What was shown.
+    /// Certificate of the search at `level`: reached, refuted or undecided.
     pub outcome: Certificate,
     /// A proven lower bound of `ℓ*`: `τ₀ = max(ℓ(A), ℓ(C))` for
     /// [`certify`], the invasion level reached for [`invade_goal_first`].
@@ -96,13 +96,13 @@ pub struct CertifyResult {
     pub upper_bound: Option<f32>,
     /// Admissible sites expanded (their neighbours evaluated).
     pub expanded: u64,
-    /// Sites evaluated.
+    /// Sites whose loss the model evaluated during the search.
     pub evaluations: u64,
     /// Sites of the whole (virtual) grid, as f64 (may exceed 2⁶⁴).
     pub grid_sites: f64,
     /// `evaluations / grid_sites`.
     pub fraction_evaluated: f64,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds the search took.
     pub seconds: f64,
     /// When C was reached, a path from A to C with every site ≤ τ (grid
     /// coordinates, `k` per site); empty otherwise.
@@ -116,7 +116,7 @@ impl CertifyResult {
         (self.upper_bound == Some(self.lower_bound)).then_some(self.lower_bound)
     }
 
-    /// Evaluations per second.
+    /// Model evaluations per wall-clock second, `evaluations / seconds`.
     pub fn evaluations_per_sec(&self) -> f64 {
         self.evaluations as f64 / self.seconds.max(1e-12)
     }

@@ -30,7 +30,7 @@ pub enum Method {
 /// validated by [`SlicePlan::validate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlicePlan {
-    /// Slice dimension k.
+    /// Slice dimension k: the number of grid axes (`1..=MAX_DIM`).
     pub k: usize,
     /// Points per axis L (odd L puts A and C exactly on the middle layer of
     /// every off-axis, which nesting needs).

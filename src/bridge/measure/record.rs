@@ -11,7 +11,8 @@ use crate::bridge::slice::Slice;
 /// JSON of `ismc slice --json`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SliceRecord {
-    /// Model spec.
+    /// Model spec the pair was measured on, as [`load_spec`](crate::nn::zoo::load_spec)
+    /// reads it (e.g. `lenet5-mnist`).
     pub model: String,
     /// Pair kind (`real_real`, `real_adversarial`, `synthetic`, or `given`).
     pub pair_kind: String,
@@ -19,9 +20,9 @@ pub struct SliceRecord {
     pub pair: usize,
     /// Target class of the loss.
     pub class: u32,
-    /// Slice dimension.
+    /// Slice dimension k: the number of grid axes (`1..=MAX_DIM`).
     pub k: usize,
-    /// Points per axis.
+    /// Points per axis L of the hypercubic grid, from the plan.
     pub side: usize,
     /// Grid sites `L^k` (as f64: may exceed 2⁶⁴).
     pub sites: f64,
@@ -31,9 +32,9 @@ pub struct SliceRecord {
     pub directions: String,
     /// The pair's seed (every stream of the measurement derives from it).
     pub seed: u64,
-    /// Loss at A.
+    /// Cross-entropy of the model at endpoint A against `class`.
     pub loss_a: f32,
-    /// Loss at C.
+    /// Cross-entropy of the model at endpoint C against `class`.
     pub loss_c: f32,
     /// `τ₀ = max(ℓ(A), ℓ(C))`, a lower bound of every path's maximum.
     pub tau0: f32,
@@ -95,7 +96,7 @@ pub struct SliceRecord {
 /// `p = j/CURVE_POINTS`, for the field and the means of its nulls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LargestCurves {
-    /// Slice dimension.
+    /// Slice dimension k of the dense slice the curves come from.
     pub k: usize,
     /// The real field (loss order).
     pub field: Vec<f64>,
@@ -108,9 +109,10 @@ pub struct LargestCurves {
 /// The record plus what the CLI may store or draw.
 #[derive(Debug, Clone)]
 pub struct SliceMeasurement {
-    /// The record.
+    /// The flat row of the measurement, as stored in `slices.csv`.
     pub record: SliceRecord,
-    /// The slice measured.
+    /// The slice grid measured: endpoints, axes and its
+    /// [`SliceDefinition`](crate::bridge::slice::SliceDefinition).
     pub slice: Slice,
     /// The dense field, when evaluated.
     pub field: Option<FieldEvaluation>,
@@ -123,9 +125,9 @@ pub struct SliceMeasurement {
 /// Who the pair is, for the record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairLabel<'a> {
-    /// Model spec.
+    /// Model spec, copied into [`SliceRecord::model`].
     pub model: &'a str,
-    /// Pair kind.
+    /// Pair kind, copied into [`SliceRecord::pair_kind`] (`given` for `ismc slice`).
     pub pair_kind: &'a str,
     /// Index within (model, kind).
     pub pair: usize,

@@ -68,7 +68,7 @@ impl GridSpec {
 /// The stored definition of a slice: everything but the vectors themselves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceDefinition {
-    /// Points per axis.
+    /// Points per axis `L_i`; its length is the slice dimension k.
     pub sides: Vec<usize>,
     /// Requested extents, in units of `|C − A|`.
     pub spans: Vec<f64>,
@@ -107,7 +107,7 @@ impl Slice {
         self.a.len()
     }
 
-    /// Points per axis.
+    /// Points per axis `L_i` of the grid; its length is the slice dimension k.
     pub fn sides(&self) -> &[usize] {
         &self.def.sides
     }
@@ -122,12 +122,12 @@ impl Slice {
         &self.def
     }
 
-    /// Endpoint A.
+    /// Endpoint A as a flat input, the slice's origin.
     pub fn a(&self) -> &[f32] {
         &self.a
     }
 
-    /// Endpoint C.
+    /// Endpoint C as a flat input, on axis 0 at `c_coords`.
     pub fn c(&self) -> &[f32] {
         &self.c
     }

@@ -14,27 +14,27 @@ use crate::stats::MeanError;
 /// grids are compared with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairOutcome {
-    /// Model spec.
+    /// Model spec of the unit, one of the study's `models`.
     pub model: String,
-    /// Pair kind.
+    /// Pair kind: `real_real`, `real_adversarial` or `synthetic`.
     pub pair_kind: String,
-    /// Pair index.
+    /// Index j of the pair within (model, pair kind), from 0.
     pub pair: usize,
-    /// Target class.
+    /// Target class y of the pair's losses, `j mod classes`.
     pub class: u32,
     /// Index of A in the data set, for a real A.
     pub a_item: Option<usize>,
     /// Index of C in the data set, for a real C.
     pub c_item: Option<usize>,
-    /// CE at A.
+    /// Cross-entropy of the model at A against `class`.
     pub loss_a: f32,
-    /// CE at C.
+    /// Cross-entropy of the model at C against `class`.
     pub loss_c: f32,
     /// Straight-path barrier max (bypass points).
     pub linear_barrier: f64,
     /// Barrier max after the bend rounds.
     pub bypass_barrier: f64,
-    /// Bend rounds used.
+    /// Bend rounds made after the straight path (at most `rounds.max_rounds`).
     pub bypass_rounds: usize,
     /// Relative bend size of the last round.
     pub relative_bend: f64,
@@ -43,11 +43,11 @@ pub struct PairOutcome {
 /// A mean with its standard error across pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MeanSe {
-    /// Mean.
+    /// Mean of the values across pairs.
     pub mean: f64,
     /// Standard error (0 for one value).
     pub stderr: f64,
-    /// Values.
+    /// Number of values (pairs) the mean is over.
     pub n: usize,
 }
 
@@ -125,20 +125,20 @@ pub struct FssSeries {
 /// Finite-size scaling of `p_span` at one `k` on nested grids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FssAtK {
-    /// The real fields.
+    /// Series of the real loss fields.
     pub field: FssSeries,
     /// The i.i.d. pinned null.
     pub null_iid: FssSeries,
-    /// The surrogates.
+    /// Series of the fields' IAAFT surrogates.
     pub surrogate: FssSeries,
 }
 
 /// One group's summary: (model, pair kind).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupSummary {
-    /// Model spec.
+    /// Model spec of the group, one of the study's `models`.
     pub model: String,
-    /// Pair kind.
+    /// Pair kind of the group: `real_real`, `real_adversarial` or `synthetic`.
     pub pair_kind: String,
     /// Pairs in the group.
     pub pairs: usize,
@@ -148,7 +148,7 @@ pub struct GroupSummary {
     pub linear_barrier: Interval,
     /// Median bypass barrier with 95 % interval.
     pub bypass_barrier: Interval,
-    /// Per k.
+    /// Statistics at each slice dimension k of the scan, keyed by k.
     pub by_k: BTreeMap<usize, GroupAtK>,
     /// Decay laws fitted to the median `g(k)` (pairs above the floor).
     pub gap_decay: GapDecay,
@@ -167,7 +167,7 @@ pub struct GroupSummary {
 pub struct SliceSummary {
     /// The gap floor used.
     pub gap_floor: f64,
-    /// Per group.
+    /// One summary per (model, pair kind) group.
     pub groups: Vec<GroupSummary>,
     /// Lattice site threshold p_c^site(k) for every k measured.
     pub lattice_pc_site: BTreeMap<usize, f64>,

@@ -62,7 +62,8 @@ pub struct ThresholdArgs {
     /// Wall-clock budget in seconds; the sample counts are planned to fill it.
     #[arg(long, default_value_t = 20.0)]
     pub budget_secs: f64,
-    /// Master seed.
+    /// Master seed every sample's or run's seed derives from (same seed, same
+    /// estimate).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print one JSON object on stdout instead of a table.

@@ -15,7 +15,7 @@ use ismc::progress::Bar;
 /// Arguments of `ismc lattice sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// Dimension d.
+    /// Dimension d of the lattice (1..=16).
     #[arg(long)]
     pub dim: usize,
     /// Side L of the hypercube (≥ 2), or one side per axis: `--size 64,32`.
@@ -34,7 +34,7 @@ pub struct SweepArgs {
     /// the crossing probability rises from 0.1 % to 99.9 %.
     #[arg(long, default_value_t = 101)]
     pub points: usize,
-    /// Master seed.
+    /// Master seed every sample's seed derives from.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Output directory (created; existing files of the same names are replaced).

@@ -34,7 +34,7 @@ pub struct SliceArgs {
     /// Slice dimension k (axis 0 along C − A, the others random).
     #[arg(long)]
     pub k: usize,
-    /// Points per axis.
+    /// Points per axis L of the grid (≥ 2).
     #[arg(long)]
     pub side: usize,
     /// Extent of axes 1..k−1 in units of |C − A|.

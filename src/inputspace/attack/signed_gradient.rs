@@ -19,7 +19,7 @@ pub struct PgdConfig {
     pub eps: f64,
     /// Step size of each signed-gradient step.
     pub step: f64,
-    /// Number of steps.
+    /// Number of signed-gradient steps taken from the start point.
     pub iterations: usize,
     /// Start from a uniform point in the ball (seeded) instead of x.
     pub random_start: bool,

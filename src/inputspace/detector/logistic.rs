@@ -15,7 +15,7 @@ pub struct LogisticRegression {
     pub scale: Vec<f64>,
     /// Weights on the standardised features.
     pub weights: Vec<f64>,
-    /// Intercept.
+    /// Intercept added to the weighted sum of the standardised features.
     pub bias: f64,
 }
 

@@ -85,7 +85,8 @@ pub struct AdversarialStudyConfig {
     pub bypass_enabled: bool,
     /// The bend optimisation of the bypass.
     pub bypass: BypassConfig,
-    /// The detector.
+    /// The detector's settings: L2 strength, bootstrap, threshold feature and local
+    /// barriers.
     pub detector: DetectorConfig,
 }
 

@@ -66,9 +66,10 @@ pub struct BypassRecord {
 /// Everything measured for one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassUnitResult {
-    /// The class y.
+    /// Class y of the unit: the target of every loss and attack it measures.
     pub class: u32,
-    /// The unit's seed.
+    /// Seed of the unit, derived from the master seed and the class; every draw of the
+    /// unit uses it.
     pub seed: u64,
     /// Kept pairs of every kind.
     pub pairs: Vec<PairRecord>,

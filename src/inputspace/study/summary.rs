@@ -67,7 +67,7 @@ pub struct AdversarialSummary {
     pub baseline_auroc: BTreeMap<String, BTreeMap<String, f64>>,
     /// Test positives (successful adversarials) per attack.
     pub test_positives: BTreeMap<String, usize>,
-    /// Clean test inputs.
+    /// Number of clean inputs in the detector's test split (the negatives).
     pub test_negatives: usize,
     /// Fraction of attacked inputs the model assigns to the target, per attack.
     pub attack_success_rate: BTreeMap<String, f64>,
@@ -75,7 +75,7 @@ pub struct AdversarialSummary {
     pub median_barrier_max: BTreeMap<String, f64>,
     /// Median barrier gap per pair kind.
     pub median_barrier_gap: BTreeMap<String, f64>,
-    /// Pairs per kind.
+    /// Number of kept pairs of each kind, keyed by pair kind.
     pub pair_counts: BTreeMap<String, usize>,
     /// Pairs whose endpoint check warned, per kind.
     pub endpoint_warnings: BTreeMap<String, usize>,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Input channels.
+    /// Channels of each input image (1 for MNIST).
     pub in_channels: usize,
     /// Input side (square; divisible by 2^stages).
     pub side: usize,
@@ -23,7 +23,7 @@ pub struct Config {
     pub kernel: usize,
     /// Width of `fc1`.
     pub hidden: usize,
-    /// Number of classes.
+    /// Number of classes: the width of `fc2`, the logits.
     pub classes: usize,
 }
 
@@ -40,7 +40,7 @@ impl Default for Config {
     }
 }
 
-/// The network.
+/// The CNN built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct Cnn {
     convs: Vec<Conv2d>,

@@ -48,7 +48,8 @@ pub struct Config {
     /// Input side (28 for the released weights; at least 8 so that the
     /// third pool keeps one cell).
     pub side: usize,
-    /// Number of classes.
+    /// Number of classes: the width of the last linear layer, the logits (10 for the
+    /// released weights).
     pub classes: usize,
 }
 
@@ -74,7 +75,7 @@ impl Config {
     }
 }
 
-/// The network.
+/// The small MNIST CNN built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct CnnSmall {
     preprocess: ChannelAffine,

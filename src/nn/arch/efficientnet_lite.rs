@@ -42,7 +42,7 @@ pub const BN_EPS: f64 = 1e-3;
 /// One stage of MBConv blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stage {
-    /// Number of blocks.
+    /// Number of MBConv blocks in the stage.
     pub repeats: usize,
     /// Depthwise kernel side.
     pub kernel: usize,
@@ -98,7 +98,8 @@ pub const HEAD: usize = 1280;
 pub struct Config {
     /// Input side (224 for the released weights).
     pub side: usize,
-    /// Number of classes.
+    /// Number of classes: the width of `_fc`, the logits (1000 for the released
+    /// weights).
     pub classes: usize,
 }
 
@@ -276,7 +277,7 @@ impl MbConv {
     }
 }
 
-/// The network.
+/// EfficientNet-Lite0 built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct EfficientNetLite {
     preprocess: ChannelAffine,

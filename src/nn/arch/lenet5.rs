@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Input channels.
+    /// Channels of each input image (1 for MNIST).
     pub in_channels: usize,
     /// Input side (square images; must be divisible by 4).
     pub side: usize,
@@ -27,7 +27,7 @@ pub struct Config {
     pub conv2: usize,
     /// Width of linear1.
     pub hidden: usize,
-    /// Number of classes.
+    /// Number of classes: the width of `linear2`, the logits.
     pub classes: usize,
 }
 
@@ -45,7 +45,7 @@ impl Default for Config {
     }
 }
 
-/// The network.
+/// LeNet5 built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct LeNet5 {
     conv1: Conv2d,

@@ -42,7 +42,7 @@ pub struct Config {
     pub widths: Vec<usize>,
     /// Activation after each hidden layer.
     pub activation: Activation,
-    /// Number of classes.
+    /// Number of classes: the width of the last layer, the logits.
     pub classes: usize,
 }
 
@@ -58,7 +58,7 @@ impl Default for Config {
     }
 }
 
-/// The network.
+/// The MLP built from a [`Config`]: a module from inputs (flattened) to logits.
 #[derive(Debug, Clone)]
 pub struct Mlp {
     layers: Vec<Linear>,

@@ -77,7 +77,7 @@ pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Input channels.
+    /// Channels of each input image (3 for RGB).
     pub in_channels: usize,
     /// Input side (square images).
     pub side: usize,
@@ -227,7 +227,7 @@ impl Module for BasicBlock {
     }
 }
 
-/// The network.
+/// The ResNet built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct ResNet {
     /// `(mean, std)` as `[1, c, 1, 1]`, when the inputs are normalised.

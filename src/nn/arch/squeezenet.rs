@@ -58,7 +58,8 @@ pub struct Config {
     /// Input side (227 for the released weights; any side ≥ 35 runs, the
     /// global pool absorbs the final map size).
     pub side: usize,
-    /// Number of classes.
+    /// Number of classes: output channels of `conv10`, the logits (1000 for the
+    /// released weights).
     pub classes: usize,
 }
 
@@ -108,7 +109,7 @@ impl Fire {
     }
 }
 
-/// The network.
+/// SqueezeNet v1.1 built from a [`Config`]: a module from images to logits.
 #[derive(Debug, Clone)]
 pub struct SqueezeNet {
     preprocess: ChannelAffine,

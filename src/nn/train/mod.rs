@@ -38,7 +38,7 @@ use augment::{affine_batch, shift_batch};
 use observer::{FileObserver, Live};
 pub use observer::{NoObserver, Snapshot, TrainObserver, Trained};
 
-/// Optimiser.
+/// Optimiser that updates the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
@@ -58,13 +58,13 @@ pub struct TrainConfig {
     pub init: Init,
     /// Passes over the training set.
     pub epochs: usize,
-    /// Mini-batch size.
+    /// Training images per optimiser step (an epoch's last batch may be smaller).
     pub batch: usize,
     /// Peak learning rate (cosine decay to zero over all steps).
     pub lr: f64,
     /// Decoupled weight decay (AdamW) or L2 (SGD; ignored).
     pub weight_decay: f64,
-    /// Optimiser.
+    /// Optimiser: AdamW or plain SGD.
     pub optimizer: OptimizerKind,
     /// Random translation of each training image by up to this many pixels
     /// in each direction (0: none). Whole pixels when there is no rotation
@@ -174,9 +174,9 @@ pub struct EpochRecord {
 /// The JSON log written to `out/log.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainLog {
-    /// ismc version.
+    /// Version of `ismc` that trained the network.
     pub crate_version: String,
-    /// The configuration.
+    /// The training configuration the run used.
     pub config: TrainConfig,
     /// Training set name and size.
     pub train_data: (String, usize),

@@ -65,7 +65,7 @@ impl Snapshot<'_> {
         self.step
     }
 
-    /// The architecture.
+    /// Architecture (with widths) of the network being trained.
     pub fn arch(&self) -> &Arch {
         self.arch
     }

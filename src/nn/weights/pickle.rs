@@ -35,9 +35,9 @@ pub enum Value {
     Dict(Vec<(Value, Value)>),
     /// A global name `module.name`.
     Global {
-        /// Module.
+        /// Dotted module path, e.g. `torch._utils`.
         module: String,
-        /// Attribute.
+        /// Name within the module, e.g. `_rebuild_tensor_v2`.
         name: String,
     },
     /// `callable(*args)`.
@@ -49,9 +49,9 @@ pub enum Value {
     },
     /// `obj.__setstate__(state)`.
     Build {
-        /// The object.
+        /// The object whose state is set.
         obj: Box<Value>,
-        /// Its state.
+        /// The state passed to `__setstate__`.
         state: Box<Value>,
     },
     /// A persistent id, resolved by the caller.
@@ -97,7 +97,7 @@ impl Value {
 pub struct PickleError {
     /// Byte offset of the opcode being decoded.
     pub offset: usize,
-    /// What went wrong.
+    /// Human-readable description of what could not be decoded.
     pub reason: String,
 }
 

@@ -148,15 +148,15 @@ impl ObservableSums {
 /// The outcome of a set of sweeps on one lattice.
 #[derive(Debug, Clone)]
 pub struct Sweeps {
-    /// The lattice swept.
+    /// The lattice swept (dimension, sides and boundary conditions).
     pub lattice: Lattice,
-    /// Site or bond.
+    /// Percolation kind: site or bond.
     pub kind: Kind,
     /// Wrap (periodic) or span (open).
     pub event: Event,
     /// Number of elements a sweep occupies: sites, or existing bonds.
     pub n_elements: u64,
-    /// Master seed.
+    /// Master seed; sample `s` used `derive_seed(seed, [SWEEP, kind, s])`.
     pub seed: u64,
     /// One record per sample, in sample order.
     pub records: Vec<SampleRecord>,

@@ -74,10 +74,11 @@ pub struct Reference {
     pub color_of_series: Option<usize>,
 }
 
-/// The figure.
+/// A figure of measured series (markers, lines, error bars) and reference curves,
+/// with its title, axis labels and legend.
 #[derive(Debug, Clone)]
 pub struct KSeriesFigure {
-    /// Title.
+    /// Caption drawn above the chart.
     pub title: String,
     /// What is on the x axis, e.g. "neighbourhood size k".
     pub x_label: String,

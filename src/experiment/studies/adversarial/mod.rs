@@ -49,7 +49,7 @@ pub struct AdversarialParams {
     /// Data set of the real inputs (`mnist`, `fashion-mnist`).
     #[serde(default = "default_data")]
     pub data: String,
-    /// Master seed.
+    /// Master seed; each class's unit derives its seed from `(seed, class)`.
     pub seed: u64,
     /// Classes studied (default: all).
     #[serde(default)]

@@ -35,7 +35,8 @@ use crate::stats::wilson_interval;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationParams {
-    /// Model specs.
+    /// Models to evaluate, as specs that [`load_spec`](crate::nn::zoo::load_spec) reads
+    /// (bundled or fetched names, weights files, `untrained:ARCH:INIT:SEED`).
     pub models: Vec<String>,
     /// Data sets: `mnist`, `fashion-mnist`, `fashion-mnist-train` or
     /// `mnist-holdout:SEED`.
@@ -105,15 +106,15 @@ fn load_data(name: &str) -> Result<Dataset> {
 /// One unit: a model on a data set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalUnit {
-    /// Model spec.
+    /// Model spec, an entry of `params.models`.
     pub model: String,
-    /// Data set name.
+    /// Data set name, an entry of `params.data`.
     pub data: String,
-    /// Items.
+    /// Number of items evaluated: the whole data set.
     pub n: usize,
     /// Items classified correctly.
     pub correct: u64,
-    /// Mean cross-entropy.
+    /// Mean per-item cross-entropy against the labels.
     pub mean_loss: f64,
     /// `confusion[label][predicted]`.
     pub confusion: Vec<Vec<u64>>,
@@ -122,19 +123,19 @@ pub struct EvalUnit {
 /// One row of `accuracy.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyRow {
-    /// Model spec.
+    /// Model spec, an entry of `params.models`.
     pub model: String,
-    /// Data set name.
+    /// Data set name, an entry of `params.data`.
     pub data: String,
-    /// Items.
+    /// Number of items evaluated: the whole data set.
     pub n: usize,
-    /// Accuracy.
+    /// Fraction of items whose arg-max prediction is their label, `correct / n`.
     pub accuracy: f64,
     /// Lower end of the 95 % Wilson interval.
     pub accuracy_lo: f64,
     /// Upper end of the 95 % Wilson interval.
     pub accuracy_hi: f64,
-    /// Mean cross-entropy.
+    /// Mean per-item cross-entropy against the labels.
     pub mean_loss: f64,
     /// Lowest per-class accuracy.
     pub worst_class_accuracy: f64,
@@ -145,15 +146,15 @@ pub struct AccuracyRow {
 /// One row of `confusion.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfusionRow {
-    /// Model spec.
+    /// Model spec, an entry of `params.models`.
     pub model: String,
-    /// Data set name.
+    /// Data set name, an entry of `params.data`.
     pub data: String,
-    /// True class.
+    /// True class of the items (their data-set label), from 0.
     pub label: usize,
-    /// Predicted class.
+    /// Class the model predicted (arg-max logit), from 0.
     pub predicted: usize,
-    /// Items.
+    /// Number of items with this label and this prediction (zero counts included).
     pub count: u64,
 }
 

@@ -130,15 +130,15 @@ pub enum Role {
 /// One endpoint of a unit (a row of `endpoints.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointRow {
-    /// Model name.
+    /// Fetched ImageNet model, an entry of `params.models` (e.g. `squeezenet-1.1`).
     pub model: String,
-    /// The unit's photo.
+    /// Name of the unit's fetched photo (e.g. `coffee`).
     pub photo: String,
-    /// Its class y.
+    /// ImageNet class y of the photo (0..1000), the target of every loss.
     pub class: u32,
     /// What this endpoint is.
     pub role: Role,
-    /// CE against y.
+    /// Cross-entropy of the model at this endpoint against y.
     pub loss: f64,
     /// The model's top-1 class.
     pub top1: u32,
@@ -154,11 +154,11 @@ pub struct EndpointRow {
 /// One round of one pair (a row of `rounds.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRow {
-    /// Model name.
+    /// Fetched ImageNet model, an entry of `params.models`.
     pub model: String,
-    /// The unit's photo.
+    /// Name of the unit's fetched photo.
     pub photo: String,
-    /// Pair kind.
+    /// Kind of the pair this round belongs to.
     pub kind: PairKind,
     /// 0 for the straight path, r after the r-th bend.
     pub round: usize,
@@ -175,14 +175,14 @@ pub struct RoundRow {
 pub struct Curve {
     /// Arc position in [0, 1] (= α on a straight path).
     pub arc: Vec<f64>,
-    /// CE against y.
+    /// Cross-entropy against y at each `arc` position.
     pub loss: Vec<f64>,
 }
 
 /// One pair of a unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairResult {
-    /// Which kind.
+    /// Kind of the pair: which two endpoints it joins.
     pub kind: PairKind,
     /// Round 0 (straight path) and every bend round.
     pub rounds: Vec<RoundRow>,
@@ -195,11 +195,11 @@ pub struct PairResult {
 /// One unit: a model, a photo, its four endpoints and three pairs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhotoUnit {
-    /// Model name.
+    /// Fetched ImageNet model, an entry of `params.models`.
     pub model: String,
-    /// Photo name.
+    /// Name of the unit's fetched photo, from `params.photos`.
     pub photo: String,
-    /// Class y.
+    /// ImageNet class y of the photo (0..1000), the target of every loss.
     pub class: u32,
     /// Short name of y (empty when the class names are not fetched).
     pub class_name: String,

@@ -35,7 +35,8 @@ pub struct ImagenetDemoParams {
     pub models: Vec<String>,
     /// The real photos and their classes.
     pub photos: Vec<PhotoEntry>,
-    /// Master seed.
+    /// Master seed; unit `i` derives its seed, and from it the two FVO starting noises,
+    /// from `(seed, i)`.
     pub seed: u64,
     /// Feature visualisation of the synthetic modes (paper: N(0, 0.01²)
     /// start, Adam lr 0.05, stop at CE < 5e-4).

@@ -11,17 +11,19 @@ use crate::inputspace::bypass::{BypassConfig, RoundsConfig};
 /// One row of `pairs.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairRow {
-    /// Model name.
+    /// Fetched ImageNet model, an entry of `params.models`.
     pub model: String,
-    /// Photo name.
+    /// Name of the unit's fetched photo.
     pub photo: String,
-    /// Class y.
+    /// ImageNet class y of the photo, the target of every loss.
     pub class: u32,
-    /// Pair kind.
+    /// Kind of the pair: which two endpoints it joins.
     pub kind: PairKind,
-    /// CE at A.
+    /// Cross-entropy against y at endpoint A (the photo, or FVO A for
+    /// synthetic–synthetic).
     pub loss_a: f64,
-    /// CE at C.
+    /// Cross-entropy against y at endpoint C (FVO A, FVO B or the adversarial input, by
+    /// kind).
     pub loss_c: f64,
     /// Both endpoints have top-1 class y.
     pub endpoints_top1_is_class: bool,
@@ -33,7 +35,7 @@ pub struct PairRow {
     pub bent_max: f64,
     /// Final chain: barrier gap.
     pub bent_gap: f64,
-    /// Bends made.
+    /// Bends made: the index of the last round (0 when none was needed).
     pub rounds: usize,
     /// Relative size of the first bend (0 if none was needed).
     pub first_relative_bend: f64,
@@ -42,17 +44,17 @@ pub struct PairRow {
 /// One row of `curves.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurveRow {
-    /// Model name.
+    /// Fetched ImageNet model, an entry of `params.models`.
     pub model: String,
-    /// Photo name.
+    /// Name of the unit's fetched photo.
     pub photo: String,
-    /// Pair kind.
+    /// Kind of the pair the curve belongs to.
     pub kind: PairKind,
     /// `straight` or `bent`.
     pub path: String,
     /// Arc position in [0, 1].
     pub arc: f64,
-    /// CE against y.
+    /// Cross-entropy against y at `arc`.
     pub loss: f64,
 }
 
@@ -80,9 +82,10 @@ pub struct PairBarriers {
 /// One photo in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhotoSummary {
-    /// Class y.
+    /// ImageNet class y of the photo, the target of every loss.
     pub class: u32,
-    /// Its short name.
+    /// Short name of y, the first of its ImageNet names (empty when the class names are
+    /// not fetched).
     pub class_name: String,
     /// The model's top-1 for the photo is y.
     pub photo_top1_is_class: bool,
@@ -90,13 +93,13 @@ pub struct PhotoSummary {
     pub photo_ce: f64,
     /// FVO iterations of the two synthetic inputs.
     pub fvo_iterations: [usize; 2],
-    /// FVO CEs.
+    /// Cross-entropy against y of FVO inputs A and B.
     pub fvo_ce: [f64; 2],
     /// Both reached the FVO threshold.
     pub fvo_converged: bool,
     /// The attack's source photo.
     pub attack_source: String,
-    /// Attack iterations.
+    /// Iterations the paper's attack ran on the source photo.
     pub attack_iterations: usize,
     /// CE of the adversarial input.
     pub attack_ce: f64,
@@ -104,7 +107,7 @@ pub struct PhotoSummary {
     pub attack_converged: bool,
     /// Every endpoint (photo, both FVO inputs, adversarial) has top-1 y.
     pub all_endpoints_top1_is_class: bool,
-    /// Per pair kind.
+    /// Barriers of the photo's three pairs, keyed by pair kind (`real_synthetic`, …).
     pub pairs: BTreeMap<String, PairBarriers>,
 }
 
@@ -137,7 +140,7 @@ pub struct KindSummary {
 /// One model in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
-    /// Per photo name.
+    /// Summary of each photo, keyed by photo name.
     pub photos: BTreeMap<String, PhotoSummary>,
     /// Per pair kind (`real_synthetic`, `synthetic_synthetic`,
     /// `real_adversarial`).
@@ -147,13 +150,13 @@ pub struct ModelSummary {
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImagenetDemoSummary {
-    /// Most bend rounds.
+    /// Most bend rounds per pair, from `params.rounds.max_rounds`.
     pub max_rounds: usize,
     /// Adam iterations per bend.
     pub bypass_iterations: usize,
     /// Points per segment of every path evaluation.
     pub points: usize,
-    /// Per model name.
+    /// Summary of each model, keyed by model name.
     pub models: BTreeMap<String, ModelSummary>,
 }
 

@@ -338,19 +338,19 @@ pub fn pair_seed(master: u64, index: usize) -> u64 {
 /// a group's pairs at one occupied fraction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LargestRow {
-    /// Model spec.
+    /// Model spec of the group, one of the study's `models`.
     pub model: String,
-    /// Pair kind.
+    /// Pair kind of the group: `real_real`, `real_adversarial` or `synthetic`.
     pub pair_kind: String,
-    /// Slice dimension.
+    /// Slice dimension k of the dense slices averaged.
     pub k: usize,
     /// `field`, `null_iid` or `surrogate`.
     pub field: String,
-    /// Occupied fraction p.
+    /// Occupied fraction p = j/CURVE_POINTS of the grid, j = 1..=CURVE_POINTS.
     pub p: f64,
     /// Mean `P∞(p)` over the group's pairs.
     pub largest_fraction: f64,
-    /// Pairs averaged.
+    /// Number of pairs whose curves are averaged at this point.
     pub pairs: usize,
 }
 

@@ -30,7 +30,7 @@ pub struct SliceParams {
     /// Number of classes, with `input_shape`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<usize>,
-    /// Master seed.
+    /// Master seed; unit `i`'s pair seed is [`pair_seed`](super::pair_seed)`(seed, i)`.
     pub seed: u64,
     /// Pair kinds (`real_real`, `real_adversarial`, `synthetic`).
     pub pair_kinds: Vec<String>,
@@ -55,7 +55,7 @@ pub struct SliceParams {
     /// untrained networks, as the paper did).
     #[serde(default)]
     pub bypass: BypassConfig,
-    /// Bend rounds.
+    /// Bend-round limits of the bypass: most bends per pair and the gap tolerance.
     #[serde(default)]
     pub rounds: RoundsConfig,
 }

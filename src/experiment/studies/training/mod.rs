@@ -67,9 +67,9 @@ use watcher::BarrierWatcher;
 pub struct EpochRow {
     /// Run id, e.g. `cnn-s1`.
     pub run: String,
-    /// Architecture name.
+    /// Architecture name (`mlp`, `cnn`, `lenet5`, …) of the run.
     pub arch: String,
-    /// Training seed.
+    /// Training seed of the run, an entry of `params.seeds`.
     pub seed: u64,
     /// Epoch, from 1.
     pub epoch: usize,
@@ -86,13 +86,13 @@ pub struct EpochRow {
 /// The measurements after one optimiser step (`barriers.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRow {
-    /// Run id.
+    /// Run id, e.g. `cnn-s1`.
     pub run: String,
     /// Optimiser steps taken (0: initialisation).
     pub step: usize,
     /// `step` in epochs.
     pub epoch: f64,
-    /// Test accuracy.
+    /// Accuracy on the held-out test set after `step` steps.
     pub test_accuracy: f64,
     /// Mean test cross-entropy.
     pub test_loss: f64,
@@ -117,17 +117,18 @@ pub struct StepRow {
 /// One unit: a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingUnit {
-    /// Run id.
+    /// Run id, `ARCH-sSEED` (e.g. `cnn-s1`), also the unit's name.
     pub run: String,
-    /// Architecture name.
+    /// Architecture name (`mlp`, `cnn`, `lenet5`, …) of the run.
     pub arch: String,
-    /// Training seed.
+    /// Training seed of the run, an entry of `params.seeds`; for `mnist` it
+    /// also seeds the hold-out split.
     pub seed: u64,
-    /// The recipe used.
+    /// The recipe used: the architecture's default with `params.recipe` applied.
     pub config: TrainConfig,
     /// Optimiser steps taken.
     pub steps: usize,
-    /// Per epoch.
+    /// One row per finished epoch, as in `epochs.csv`.
     pub epochs: Vec<EpochRow>,
     /// Per measured step (empty without `[params.barriers]`).
     pub measurements: Vec<StepRow>,

@@ -54,11 +54,11 @@ fn default_data() -> String {
 pub struct RecipeOverrides {
     /// Passes over the training set.
     pub epochs: Option<usize>,
-    /// Mini-batch size.
+    /// Mini-batch size (recipe default 64).
     pub batch: Option<usize>,
-    /// Peak learning rate.
+    /// Peak learning rate, cosine-decayed to zero (recipe default 1e-3).
     pub lr: Option<f64>,
-    /// Weight decay.
+    /// Weight decay, decoupled for AdamW (recipe default 1e-4).
     pub weight_decay: Option<f64>,
     /// `adamw` or `sgd`.
     pub optimizer: Option<OptimizerKind>,

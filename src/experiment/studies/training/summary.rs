@@ -11,11 +11,11 @@ use super::{StepRow, TrainingParams, TrainingUnit};
 /// Per run in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
-    /// Architecture name.
+    /// Architecture name (`mlp`, `cnn`, `lenet5`, …) of the run.
     pub arch: String,
-    /// Training seed.
+    /// Training seed of the run, an entry of `params.seeds`.
     pub seed: u64,
-    /// Epochs trained.
+    /// Number of epochs trained (rows of the run in `epochs.csv`).
     pub epochs: usize,
     /// Test accuracy after the last epoch.
     pub test_accuracy: f64,
@@ -23,7 +23,7 @@ pub struct RunSummary {
     pub test_loss: f64,
     /// The weights, relative to the run directory.
     pub model_file: String,
-    /// Measured steps.
+    /// Optimiser steps at which the barriers were measured (0: the initialisation).
     pub steps: Vec<usize>,
     /// Median same-class real barrier max per measured step.
     pub real_barrier_max: Vec<Option<f64>>,
@@ -38,7 +38,7 @@ pub struct RunSummary {
 /// Per architecture in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArchSummary {
-    /// Runs (seeds).
+    /// Number of runs of the architecture, one per training seed.
     pub runs: usize,
     /// Mean final test accuracy.
     pub mean_test_accuracy: f64,
@@ -51,11 +51,11 @@ pub struct ArchSummary {
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSummary {
-    /// Data set.
+    /// Data set trained and tested on, `params.data` (`mnist` or `fashion-mnist`).
     pub data: String,
-    /// Per run id.
+    /// Summary of each run, keyed by run id (e.g. `cnn-s1`).
     pub runs: BTreeMap<String, RunSummary>,
-    /// Per architecture name.
+    /// Accuracy spread over seeds of each architecture, keyed by architecture name.
     pub archs: BTreeMap<String, ArchSummary>,
 }
 

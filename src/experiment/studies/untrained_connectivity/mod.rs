@@ -50,11 +50,11 @@ pub use report::write_report;
 /// One round of one pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundRow {
-    /// Model spec.
+    /// Model spec, an entry of `params.models` (typically `untrained:ARCH:INIT:SEED`).
     pub model: String,
     /// Pair index within the model.
     pub pair: usize,
-    /// Target class.
+    /// Target class y of every loss of the pair, `pair mod classes`.
     pub class: u32,
     /// 0 for the straight path, r after the r-th bend.
     pub round: usize,
@@ -69,11 +69,11 @@ pub struct RoundRow {
 /// One unit: a pair of synthetic modes and its rounds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairRounds {
-    /// Model spec.
+    /// Model spec, an entry of `params.models` (typically `untrained:ARCH:INIT:SEED`).
     pub model: String,
     /// Pair index within the model.
     pub pair: usize,
-    /// Target class.
+    /// Target class y of every loss of the pair, `pair mod classes`.
     pub class: u32,
     /// CE of the two FVO endpoints.
     pub fvo_losses: [f32; 2],
@@ -96,15 +96,15 @@ pub struct PairRounds {
 /// One row of `pairs.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairRow {
-    /// Model spec.
+    /// Model spec, an entry of `params.models`.
     pub model: String,
-    /// Pair index.
+    /// Index j of the pair within the model, from 0.
     pub pair: usize,
-    /// Target class.
+    /// Target class y of every loss of the pair, `pair mod classes`.
     pub class: u32,
-    /// CE at A.
+    /// Cross-entropy against y at FVO endpoint A.
     pub loss_a: f32,
-    /// CE at C.
+    /// Cross-entropy against y at FVO endpoint C.
     pub loss_c: f32,
     /// FVO iterations of A.
     pub fvo_iterations_a: usize,
@@ -123,7 +123,7 @@ pub struct PairRow {
     pub linear_barrier: f64,
     /// Barrier max of the final chain.
     pub final_barrier: f64,
-    /// Bends made.
+    /// Bends made: the index of the last round (at most `rounds.max_rounds`).
     pub rounds: usize,
     /// First round whose chain has max loss ≤ the target (none: never).
     pub connected_at_round: Option<usize>,
@@ -132,7 +132,7 @@ pub struct PairRow {
 /// Per-model results in `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSummary {
-    /// Pairs.
+    /// Number of pairs (units) of the model.
     pub pairs: usize,
     /// Fraction of pairs whose both endpoints reached the FVO threshold.
     pub fvo_converged_fraction: f64,
@@ -160,11 +160,11 @@ pub struct ModelSummary {
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UntrainedSummary {
-    /// The connectivity target.
+    /// Max loss at or below which a pair counts as connected, `params.max_loss_target`.
     pub max_loss_target: f64,
-    /// Most rounds.
+    /// Most bend rounds per pair, `params.rounds.max_rounds`.
     pub max_rounds: usize,
-    /// Per model spec.
+    /// Results of each model, keyed by model spec.
     pub models: BTreeMap<String, ModelSummary>,
 }
 

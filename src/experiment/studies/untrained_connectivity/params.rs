@@ -24,7 +24,8 @@ pub struct UntrainedParams {
     /// Data set fixing shape and classes when they are not given.
     #[serde(default = "default_data")]
     pub data: String,
-    /// Master seed.
+    /// Master seed; unit `i` derives its seed, and from it the two FVO starting noises,
+    /// from `(seed, i)`.
     pub seed: u64,
     /// Pairs per model; pair j has class `j mod classes`.
     pub pairs: usize,
