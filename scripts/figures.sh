@@ -16,6 +16,7 @@ fi
 "$ISMC" figures results/mnist-cnn-adversarial --out "$OUT/adversarial-cnn" >/dev/null
 "$ISMC" figures results/slice-percolation --out "$OUT/slice-percolation" >/dev/null
 "$ISMC" figures results/slice-percolation-cnn --out "$OUT/slice-percolation-cnn" >/dev/null
+"$ISMC" figures results/slice-percolation-full --out "$OUT/slice-percolation-full" >/dev/null
 "$ISMC" figures results/untrained-connectivity --out "$OUT/untrained-connectivity" >/dev/null
 "$ISMC" figures results/untrained-connectivity-paper --out "$OUT/untrained-connectivity-paper" >/dev/null
 "$ISMC" figures results/untrained-connectivity-bend-0.005 --out "$OUT/untrained-connectivity-bend-0.005" >/dev/null
