@@ -376,3 +376,34 @@ fn every_committed_figure_regenerates_from_committed_results() {
         assert!(new == bytes, "figures/{name} differs from its regeneration");
     }
 }
+
+/// Two runs into one directory: while the first holds the directory, the
+/// second is refused with exit code 2 naming the holder's pid; once the first is gone (killed outright, its lock left behind),
+/// a rerun takes the stale lock over and finishes with the same results as
+/// an uninterrupted run.
+#[test]
+fn a_second_run_into_a_directory_in_use_is_refused_naming_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let mut first = start_and_wait(&out, 1);
+    let second = ismc()
+        .args(["--quiet", "run", QUICK, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr).into_owned();
+    let still_running = first.try_wait().unwrap().is_none();
+    if still_running {
+        assert_eq!(second.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", first.id())) && err.contains("ismc.lock"),
+            "{err}"
+        );
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    run_to_end(&out, 2);
+    let reference = tmp.path().join("reference");
+    run_to_end(&reference, 1);
+    assert_same(&out, &reference);
+}
