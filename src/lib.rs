@@ -56,6 +56,7 @@ pub mod inputspace;
 pub mod lattice;
 pub mod memory;
 pub mod nn;
+pub mod npy;
 pub mod percolation;
 pub mod permutation;
 pub mod plot;

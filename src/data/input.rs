@@ -162,48 +162,26 @@ fn check_npy_length(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         reason,
     };
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("not a .npy file (no \\x93NUMPY magic)".into()));
-    }
-    let (header_len, start): (usize, usize) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(bad(format!("unsupported .npy format version {v}"))),
+    let (header, start) = crate::npy::read_header(bytes).map_err(bad)?;
+    let item_size: u64 = match header.descr.as_str() {
+        "<f4" => 4,
+        "<f8" => 8,
+        d => {
+            return Err(bad(format!(
+                "expected a .npy array of little-endian float32 or float64 values; dtype '{d}'"
+            )))
+        }
     };
-    let header = bytes
-        .get(start..start.saturating_add(header_len))
-        .ok_or_else(|| bad("truncated .npy header".into()))?;
-    let header = String::from_utf8_lossy(header);
-    let item_size = if header.contains("<f4") {
-        4
-    } else if header.contains("<f8") {
-        8
-    } else {
-        return Err(bad(format!(
-            "expected a .npy array of little-endian float32 or float64 values; header {}",
-            header.trim()
-        )));
-    };
-    let shape = header
-        .split("'shape':")
-        .nth(1)
-        .and_then(|r| r.split(['(', ')']).nth(1))
-        .ok_or_else(|| bad(format!("no shape in the .npy header {}", header.trim())))?;
-    let mut count: u64 = 1;
-    for dim in shape.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let d: u64 = dim
-            .parse()
-            .map_err(|_| bad(format!("bad dimension `{dim}` in the .npy shape ({shape})")))?;
-        count = count.saturating_mul(d);
-    }
-    let payload = (bytes.len() - start - header_len) as u64;
+    let count = header
+        .shape
+        .iter()
+        .fold(1u64, |n, &d| n.saturating_mul(d as u64));
+    let payload = (bytes.len() - start) as u64;
     if count.saturating_mul(item_size) > payload {
         return Err(bad(format!(
-            "the header claims shape ({shape}), {count} values of {item_size} bytes, \
-             but the file holds {payload} bytes of data (truncated or corrupt)"
+            "the header claims shape {:?}, {count} values of {item_size} bytes, \
+             but the file holds {payload} bytes of data (truncated or corrupt)",
+            header.shape
         )));
     }
     Ok(())

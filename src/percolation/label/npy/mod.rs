@@ -16,7 +16,7 @@
 //! in NumPy's `numpy.lib.format`; tests check it against files written by
 //! `ndarray-npy`.
 
-mod header;
+mod dtype;
 mod order;
 
 use std::io::Read;
@@ -27,7 +27,8 @@ use crate::lattice::MAX_DIM;
 use crate::memory::ensure_fits;
 use crate::unionfind::MAX_ELEMENTS;
 
-use header::{parse_header, Dtype};
+use crate::npy::{parse_header, MAGIC};
+use dtype::Dtype;
 use order::{file_coords, fortran_to_c};
 
 /// An occupancy grid: its shape and its sites in C order.
@@ -41,9 +42,6 @@ pub struct Grid {
 
 /// What every error message tells the user to provide.
 const EXPECTED: &str = "expected a .npy file (numpy.save) holding a bool or uint8 array of 0s and 1s with 1 to 16 axes";
-
-/// The six bytes every `.npy` file starts with.
-const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Reads the grid stored in the `.npy` file at `path`.
 ///

@@ -1,59 +1,24 @@
-//! The `.npy` header: the Python dict literal that gives the element type,
-//! the memory order and the shape, and the element types a grid may have.
-
-/// The element types a grid may have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Dtype {
-    Bool,
-    U8,
-}
-
-impl Dtype {
-    pub(super) fn from_descr(descr: &str) -> std::result::Result<Self, String> {
-        match descr.trim_start_matches(['|', '<', '>', '=']) {
-            "b1" | "?" => Ok(Dtype::Bool),
-            "u1" | "B" => Ok(Dtype::U8),
-            _ => {
-                let kind = match descr
-                    .trim_start_matches(['|', '<', '>', '='])
-                    .chars()
-                    .next()
-                {
-                    Some('f' | 'e' | 'd' | 'g') => "floating-point",
-                    Some('i' | 'b' | 'h' | 'l' | 'q') => "signed integer",
-                    Some('u' | 'H' | 'I' | 'L' | 'Q') => "wide unsigned integer",
-                    Some('c' | 'F' | 'D' | 'G') => "complex",
-                    Some('U' | 'S' | 'a') => "string",
-                    Some('O') => "Python object",
-                    Some('M' | 'm') => "date/time",
-                    _ => "unsupported",
-                };
-                Err(format!(
-                    "the array has dtype '{descr}' ({kind}); convert it first, e.g. np.save(path, grid.astype(bool))"
-                ))
-            }
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Dtype::Bool => "bool",
-            Dtype::U8 => "uint8",
-        }
-    }
-}
+//! The `.npy` header, shared by every `.npy` reader in ismc: the preamble
+//! (magic string, format version, header length) and the Python dict literal
+//! that gives the element type, the memory order and the shape.
+//!
+//! Readers check the header against the file's length before allocating the
+//! array it describes, so a small file that claims a huge shape is refused.
 
 /// The fields of a `.npy` header.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct Header {
-    pub(super) descr: String,
-    pub(super) fortran_order: bool,
-    pub(super) shape: Vec<usize>,
+pub struct Header {
+    /// The dtype string, e.g. `<f4` or `|b1`.
+    pub descr: String,
+    /// Whether the data is in column-major (Fortran) order.
+    pub fortran_order: bool,
+    /// The array's shape (empty for a scalar).
+    pub shape: Vec<usize>,
 }
 
 /// Parses the Python dict literal of a `.npy` header, e.g.
 /// `{'descr': '|b1', 'fortran_order': False, 'shape': (3, 4), }`.
-pub(super) fn parse_header(text: &str) -> std::result::Result<Header, String> {
+pub fn parse_header(text: &str) -> std::result::Result<Header, String> {
     let mut p = Parser {
         s: text.as_bytes(),
         at: 0,
@@ -100,6 +65,34 @@ pub(super) fn parse_header(text: &str) -> std::result::Result<Header, String> {
         fortran_order: fortran_order.ok_or_else(|| missing("fortran_order"))?,
         shape: shape.ok_or_else(|| missing("shape"))?,
     })
+}
+
+/// The six bytes every `.npy` file starts with.
+pub const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Reads the preamble and header at the start of `bytes` (the whole file or
+/// at least its header): the header and the offset where the data starts.
+/// Errors are messages for the caller to wrap with the file's name.
+pub fn read_header(bytes: &[u8]) -> std::result::Result<(Header, usize), String> {
+    if !bytes.starts_with(MAGIC) {
+        return Err("not a .npy file (no NumPy magic string)".into());
+    }
+    let (header_len, start): (usize, usize) = match bytes.get(6) {
+        Some(1) if bytes.len() >= 10 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        Some(2 | 3) if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        Some(v @ (1..=3)) => return Err(format!("truncated .npy preamble (version {v})")),
+        Some(v) => return Err(format!("unsupported .npy format version {v}")),
+        None => return Err("truncated .npy preamble".into()),
+    };
+    let text = bytes
+        .get(start..start.saturating_add(header_len))
+        .ok_or("truncated .npy header")?;
+    let text = std::str::from_utf8(text).map_err(|_| "the .npy header is not text")?;
+    let header = parse_header(text).map_err(|why| format!("malformed .npy header: {why}"))?;
+    Ok((header, start + header_len))
 }
 
 /// A cursor over the header text.
@@ -198,6 +191,18 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_header_finds_the_data_offset_and_refuses_truncation() {
+        let text = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }\n";
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend([1, 0, text.len() as u8, 0]);
+        bytes.extend(text.as_bytes());
+        let (h, start) = read_header(&bytes).unwrap();
+        assert_eq!((h.shape, start), (vec![3, 4], 10 + text.len()));
+        assert!(read_header(&bytes[..20]).unwrap_err().contains("truncated"));
+        assert!(read_header(b"PK\x03\x04").is_err());
+    }
 
     #[test]
     fn header_parser_accepts_numpy_spellings() {
