@@ -10,8 +10,10 @@
 //!   core and the domain layers.
 //! * [`registry`] parses the declarative TOML files of `experiments/`, and is
 //!   the only module that names every study: it dispatches a parsed
-//!   configuration to its study and hands it to the runner.
+//!   configuration to its study and hands it to the runner; [`limits`] holds
+//!   the rules every configuration obeys whatever its kind.
 
+pub mod limits;
 pub mod lock;
 pub mod manifest;
 pub mod registry;

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
 use super::runner::{self, Experiment, RunIdentity, RunOptions, RunOutcome};
 use super::studies::adversarial::AdversarialParams;
 use super::studies::evaluation::EvaluationParams;
@@ -141,8 +142,15 @@ impl ExperimentConfig {
         }
     }
 
-    /// Checks every field's range, naming the field as `params.NAME`.
+    /// Checks every field's range, naming the field as `params.NAME`: first
+    /// the rules every study obeys ([`limits::check`]: bounded counts,
+    /// distinct list entries), then the study's own.
     pub fn validate(&self) -> Result<()> {
+        let canonical = serde_json::to_value(self).map_err(|e| Error::Numerical {
+            context: "configuration".into(),
+            reason: format!("cannot serialise the parameters: {e}"),
+        })?;
+        limits::check("params", &canonical)?;
         match self {
             ExperimentConfig::Lattice(c) => c.validate(),
             ExperimentConfig::Adversarial(c) => c.validate(),

@@ -227,11 +227,48 @@ pub struct RunIdentity {
 /// Refuses a directory that holds a run of a different configuration.
 /// When every unit is present afterwards, finishes the run: tables and
 /// `summary.json`, figures and the report.
+///
+/// A first session that fails before any unit finished (a model that does
+/// not load, a class with too few inputs, a parameter that only turns out
+/// to be unusable once the data are seen) leaves nothing behind: the files
+/// it wrote are removed, and the directory too if the run created it, so
+/// that the corrected configuration can run there.
 pub fn run<E: Experiment>(exp: &E, cfg: &RunIdentity, opts: &RunOptions) -> Result<RunOutcome> {
     let ids = exp.units();
     check_ids(&ids)?;
+    let dir_existed = opts.out.exists();
     std::fs::create_dir_all(opts.out).map_err(|e| Error::io(opts.out, e))?;
-    let _lock = RunLock::acquire(opts.out)?;
+    let lock = RunLock::acquire(opts.out)?;
+    let fresh = !opts.out.join("config.toml").exists();
+    let result = session(exp, cfg, opts, &ids);
+    if result.is_err() && fresh && !ids.iter().any(|id| unit_path(opts.out, id).exists()) {
+        discard_fresh(opts.out);
+        drop(lock);
+        if !dir_existed {
+            // Fails harmlessly if something else appeared in it meanwhile.
+            let _ = std::fs::remove_dir(opts.out);
+        }
+    }
+    result
+}
+
+/// Removes what a failed first session wrote into `dir` (it holds no
+/// finished unit): its configuration, manifest, unit directories and
+/// temporaries. Best effort: the session's own error is what is reported.
+fn discard_fresh(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join("config.toml"));
+    let _ = std::fs::remove_file(dir.join("manifest.json"));
+    let _ = std::fs::remove_dir_all(dir.join(UNITS));
+    let _ = remove_stale_temporaries(dir);
+}
+
+/// One session of [`run`] in a locked directory.
+fn session<E: Experiment>(
+    exp: &E,
+    cfg: &RunIdentity,
+    opts: &RunOptions,
+    ids: &[String],
+) -> Result<RunOutcome> {
     prepare_dir(opts.out, cfg)?;
     let mut manifest = Manifest::load_or_new(opts.out, cfg)?;
     let session = Session::begin(opts.shard);
@@ -520,6 +557,7 @@ fn prepare_dir(dir: &Path, cfg: &RunIdentity) -> Result<()> {
 
 /// Checks that unit ids are unique, non-empty, file-safe names.
 pub fn check_ids(ids: &[String]) -> Result<()> {
+    super::limits::check_unit_count(ids.len())?;
     let mut seen = std::collections::HashSet::new();
     for id in ids {
         let ok = !id.is_empty()

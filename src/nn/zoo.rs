@@ -64,6 +64,14 @@ pub fn fetched_entry(name: &str) -> Option<&'static ModelEntry> {
 /// Loads a fetched model by name from the cache; a model not fetched yet
 /// gives [`Error::AssetMissing`], whose message names the fetch command.
 pub fn load_fetched(name: &str) -> Result<Network> {
+    Network::load(&fetched_path(name)?, None)
+}
+
+/// The cached weights file of fetched model `name`, checked to exist
+/// without reading it: [`Error::UnknownName`] for a name that is no fetched
+/// model, [`Error::AssetMissing`] (naming the fetch command) for one not
+/// fetched yet.
+pub fn fetched_path(name: &str) -> Result<PathBuf> {
     let e = fetched_entry(name).ok_or_else(|| Error::UnknownName {
         kind: "model",
         name: name.into(),
@@ -76,7 +84,7 @@ pub fn load_fetched(name: &str) -> Result<Network> {
             path,
         });
     }
-    Network::load(&path, None)
+    Ok(path)
 }
 
 /// The entry named `name`.

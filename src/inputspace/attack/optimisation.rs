@@ -41,6 +41,13 @@ impl Default for PaperAttackConfig {
 impl PaperAttackConfig {
     /// Checks every field; `prefix` names the config section in errors.
     pub fn validate(&self, prefix: &str) -> Result<()> {
+        if self.iterations == 0 {
+            return Err(Error::invalid(
+                format!("{prefix}.iterations"),
+                0,
+                "expected at least 1 (with none, no input is attacked and every rate is 0/0)",
+            ));
+        }
         check_positive(&format!("{prefix}.lr"), self.lr)?;
         check_non_negative(&format!("{prefix}.lambda_mse"), self.lambda_mse)?;
         check_non_negative(&format!("{prefix}.lambda_tv"), self.lambda_tv)

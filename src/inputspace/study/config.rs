@@ -173,6 +173,13 @@ impl AdversarialStudyConfig {
                 format!("expected at least references + clean_inputs + 2 = {need}"),
             ));
         }
+        if self.clean_inputs == 0 {
+            return Err(Error::invalid(
+                "clean_inputs",
+                0,
+                "expected at least 1 (the detector's clean inputs are its negatives)",
+            ));
+        }
         if self.references == 0 {
             return Err(Error::invalid("references", 0, "expected at least 1"));
         }
@@ -209,6 +216,20 @@ impl AdversarialStudyConfig {
                     "expected 0 < value ≤ the input range width",
                 ));
             }
+        }
+        if self.pgd.iterations == 0 {
+            return Err(Error::invalid(
+                "pgd.iterations",
+                0,
+                "expected at least 1 (with none, PGD returns its start and every rate is 0/0)",
+            ));
+        }
+        if self.detector.bootstrap == 0 {
+            return Err(Error::invalid(
+                "detector.bootstrap",
+                0,
+                "expected at least 1 resample (the AUROC interval is a bootstrap percentile)",
+            ));
         }
         self.adaptive.validate("adaptive")?;
         self.adaptive_local.validate("adaptive_local")?;

@@ -53,7 +53,7 @@ mod unit;
 pub use config::{AdversarialStudyConfig, DetectorConfig};
 pub use record::{BypassRecord, ClassUnitResult, DetectionSample};
 pub use summary::{summarise, AdversarialSummary, Row};
-pub use unit::run_class_unit;
+pub use unit::{check_class_unit, run_class_unit};
 
 /// Names of the attacks, in summary order.
 pub const ATTACKS: [&str; 5] = ["paper", "fgsm", "pgd", "adaptive", "adaptive_local"];

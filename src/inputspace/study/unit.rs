@@ -20,14 +20,17 @@ use crate::nn::Classifier;
 use crate::rng::{stream, unit_rng};
 use crate::{Error, Result};
 
-/// Runs the unit of class `class` with seed `seed` (see the module docs).
-pub fn run_class_unit<C: Classifier + ?Sized>(
+/// Checks everything [`run_class_unit`] would refuse before computing: the
+/// configuration, the class, the data's shape, the attack radii against the
+/// model's input range, and that the class has `pool_size` images. What
+/// only the computation can tell (how many of them have a low loss) is
+/// checked when the unit runs.
+pub fn check_class_unit<C: Classifier + ?Sized>(
     model: &C,
     data: &Dataset,
     cfg: &AdversarialStudyConfig,
     class: u32,
-    seed: u64,
-) -> Result<ClassUnitResult> {
+) -> Result<()> {
     cfg.validate()?;
     let spec = model.spec();
     check_class(spec, class, "class")?;
@@ -40,6 +43,31 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     }
     attack::check_eps(model, "fgsm_eps", cfg.fgsm_eps)?;
     attack::check_eps(model, "pgd.eps", cfg.pgd.eps)?;
+    let own = data.labels().iter().filter(|&&l| l as u32 == class).count();
+    if own < cfg.pool_size || own == data.len() {
+        return Err(Error::invalid(
+            "pool_size",
+            cfg.pool_size,
+            format!(
+                "class {class} has only {own} of the {} images in {} (and needs other classes to attack towards)",
+                data.len(),
+                data.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the unit of class `class` with seed `seed` (see the module docs).
+pub fn run_class_unit<C: Classifier + ?Sized>(
+    model: &C,
+    data: &Dataset,
+    cfg: &AdversarialStudyConfig,
+    class: u32,
+    seed: u64,
+) -> Result<ClassUnitResult> {
+    check_class_unit(model, data, cfg, class)?;
+    let spec = model.spec();
     let len = spec.item_len();
     let labels = data.labels();
     let own: Vec<usize> = (0..data.len())
@@ -48,17 +76,6 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     let others: Vec<usize> = (0..data.len())
         .filter(|&i| labels[i] as u32 != class)
         .collect();
-    if own.len() < cfg.pool_size || others.is_empty() {
-        return Err(Error::invalid(
-            "pool_size",
-            cfg.pool_size,
-            format!(
-                "class {class} has only {} images in {}",
-                own.len(),
-                data.name()
-            ),
-        ));
-    }
     // 1. Pool: random class images whose loss is below the low-loss
     //    threshold (real modes, not only the most confident ones, so the
     //    paper's stop losses are those of typical real digits).

@@ -118,7 +118,9 @@ impl TrainConfig {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks the recipe (architecture, epochs, batch, rates, augmentation),
+    /// naming the field; [`train`] calls it first.
+    pub fn validate(&self) -> Result<()> {
         self.arch.validate()?;
         if let Arch::Resnet(_) = self.arch {
             return Err(Error::invalid(

@@ -32,8 +32,8 @@ use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_
 use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
-    run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary, ClassUnitResult,
-    DetectionSample, Row, ATTACKS,
+    check_class_unit, run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary,
+    ClassUnitResult, DetectionSample, Row, ATTACKS,
 };
 use crate::nn::{Classifier, Network};
 use crate::plot::boxplot::{BoxFigure, BoxGroup};
@@ -128,6 +128,10 @@ impl AdversarialStudy {
                 c,
                 format!("expected class ids below {n}"),
             ));
+        }
+        for &class in &classes {
+            check_class_unit(&model, &data, &params.study, class)
+                .map_err(|e| prefix(e, "params.study."))?;
         }
         Ok(AdversarialStudy {
             params,

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::experiment::runner::{Experiment, UnitFiles};
 use crate::experiment::store::{figure_links, prefix, read_csv, write_csv, write_json};
 use crate::nn::eval::{confusion, Confusion};
-use crate::nn::Classifier;
+use crate::nn::{Classifier, Network};
 use crate::plot::k_series::{KSeries, KSeriesFigure};
 use crate::progress::NoProgress;
 use crate::stats::wilson_interval;
@@ -178,7 +178,35 @@ impl Evaluation {
     /// Checks the parameters (models and data load in the units).
     pub fn new(params: EvaluationParams) -> Result<Self> {
         params.validate()?;
-        Ok(Evaluation { params })
+        let study = Evaluation { params };
+        // Every data set and model loads, and they agree on the classes,
+        // before anything is written.
+        for name in &study.params.data {
+            let data = load_data(name)?;
+            for spec in &study.params.models {
+                study.model_for(spec, name, &data)?;
+            }
+        }
+        Ok(study)
+    }
+
+    /// Loads model `spec` for data set `name` (loaded as `data`), checking
+    /// that they have the same classes.
+    fn model_for(&self, spec: &str, name: &str, data: &Dataset) -> Result<Network> {
+        let model = crate::nn::zoo::load_spec(spec, data.item_shape(), data.classes())
+            .map_err(|e| prefix(e, "params.models: "))?;
+        if model.spec().classes != data.classes() {
+            return Err(Error::invalid(
+                "params.models",
+                spec,
+                format!(
+                    "has {} classes, data set {name} has {}",
+                    model.spec().classes,
+                    data.classes()
+                ),
+            ));
+        }
+        Ok(model)
     }
 
     fn unit(&self, index: usize) -> (usize, usize) {
@@ -203,19 +231,7 @@ impl Experiment for Evaluation {
         let (m, d) = self.unit(index);
         let (spec, name) = (&self.params.models[m], &self.params.data[d]);
         let data = load_data(name)?;
-        let model = crate::nn::zoo::load_spec(spec, data.item_shape(), data.classes())
-            .map_err(|e| prefix(e, "params.models: "))?;
-        if model.spec().classes != data.classes() {
-            return Err(Error::invalid(
-                "params.models",
-                spec,
-                format!(
-                    "has {} classes, data set {name} has {}",
-                    model.spec().classes,
-                    data.classes()
-                ),
-            ));
-        }
+        let model = self.model_for(spec, name, &data)?;
         let c = confusion(&model, &data, self.params.batch, &NoProgress)?;
         Ok(EvalUnit {
             model: spec.clone(),

@@ -227,6 +227,11 @@ impl ImagenetDemo {
     /// only label the tables and may be missing).
     pub fn new(params: ImagenetDemoParams) -> Result<Self> {
         params.validate()?;
+        // Every model is known and fetched before anything is written; each
+        // is loaded on first use.
+        for m in &params.models {
+            crate::nn::zoo::fetched_path(m).map_err(|e| prefix(e, "params.models: "))?;
+        }
         let class_names = imagenet_classes::load().ok();
         Ok(ImagenetDemo {
             models: Mutex::new(vec![None; params.models.len()]),

@@ -148,6 +148,20 @@ impl LatticeStudyConfig {
             Lattice::hypercube(self.crossing_dim, side, Boundary::Periodic)
                 .map_err(|e| Error::invalid("params.crossing_sides", side, e.to_string()))?;
         }
+        let per_side = self.crossing_samples.div_ceil(self.samples_per_unit);
+        let units = (self.crossing_sides.len() as u64)
+            .saturating_mul(per_side)
+            .saturating_add((self.dims.len() * self.kinds.len()) as u64);
+        if units > crate::experiment::limits::MAX_UNITS as u64 {
+            return Err(Error::invalid(
+                "params.samples_per_unit",
+                self.samples_per_unit,
+                format!(
+                    "crossing_samples / samples_per_unit makes {units} units, more than {}; raise samples_per_unit",
+                    crate::experiment::limits::MAX_UNITS
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -168,12 +168,47 @@ impl Training {
             };
             archs.push(arch);
         }
-        Ok(Training {
+        let training = Training {
             params,
             archs,
             item_shape,
             classes,
-        })
+        };
+        training.check_recipes()?;
+        Ok(training)
+    }
+
+    /// Checks each architecture's recipe (the defaults with the overrides
+    /// applied), and that every run reaches at least one of the measured
+    /// steps, before anything is trained or written.
+    fn check_recipes(&self) -> Result<()> {
+        let seed = self.params.seeds[0];
+        for a in 0..self.archs.len() {
+            self.recipe(a, seed)
+                .validate()
+                .map_err(|e| prefix(e, "params.recipe."))?;
+        }
+        let Some(b) = &self.params.barriers else {
+            return Ok(());
+        };
+        let train_len = crate::data::train_test(&self.params.data, seed)?.0.len();
+        for a in 0..self.archs.len() {
+            let cfg = self.recipe(a, seed);
+            let last = train_len.div_ceil(cfg.batch).saturating_mul(cfg.epochs);
+            if b.steps.iter().all(|&s| s > last) {
+                return Err(Error::invalid(
+                    "params.barriers.steps",
+                    format!("{:?}", b.steps),
+                    format!(
+                        "{} trains for {last} steps ({} epochs of {} batches), so no listed step is ever reached",
+                        self.archs[a].name(),
+                        cfg.epochs,
+                        train_len.div_ceil(cfg.batch)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn unit(&self, index: usize) -> (usize, u64) {
