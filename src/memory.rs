@@ -61,6 +61,19 @@ pub fn ensure_fits(
     Ok(())
 }
 
+/// Errors with [`Error::TooLarge`] if `count` items of `bytes_each` bytes
+/// (the product taken without overflow: an overflowing one is refused too)
+/// exceed [`limit_bytes`]. Call it before allocating an array whose length
+/// is a user's number.
+pub fn ensure_array_fits(
+    what: impl Into<String>,
+    count: u64,
+    bytes_each: u64,
+    hint: impl Into<String>,
+) -> Result<()> {
+    ensure_fits(what, count.saturating_mul(bytes_each), hint)
+}
+
 /// Keeps large freed blocks in the process instead of returning them to the
 /// kernel after every tensor operation.
 ///

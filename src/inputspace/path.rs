@@ -229,6 +229,14 @@ pub fn loss_along<C: Classifier + ?Sized>(
         ));
     }
     let batch = batch.max(1);
+    // Three f64 per sample, and one batch of inputs.
+    let samples = (path.segments() as u64).saturating_mul(points as u64 - 1) + 1;
+    crate::memory::ensure_array_fits(
+        format!("a loss curve of {samples} samples"),
+        samples.saturating_add(batch as u64 * len as u64 / 6),
+        24,
+        "use fewer points",
+    )?;
     let n = path.sample_count(points);
     let mut alpha = Vec::with_capacity(n);
     let mut arc = Vec::with_capacity(n);

@@ -135,9 +135,23 @@ impl Arch {
         }
     }
 
-    /// Checks the configuration.
+    /// Checks the configuration: first that no size is absurd (every width,
+    /// side, kernel and class count at most [`MAX_SIZE`], whatever file
+    /// or configuration it came from, so that no layer is ever built from a
+    /// corrupted number), then each architecture's own rules.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, v: String, why: &str| Err(Error::invalid(what, v, why));
+        if let Ok(json) = serde_json::to_value(self) {
+            if let Some((path, v)) = largest_size("arch", &json) {
+                if v > MAX_SIZE {
+                    return bad(
+                        &path,
+                        v.to_string(),
+                        "expected a size of at most 2^20 (a corrupted or mistyped architecture?)",
+                    );
+                }
+            }
+        }
         match self {
             Arch::Lenet5(c) => {
                 if c.side == 0 || c.side % 4 != 0 {
@@ -152,10 +166,18 @@ impl Arch {
                 }
             }
             Arch::Mlp(c) => {
-                if c.input_shape.iter().product::<usize>() == 0
-                    || c.widths.contains(&0)
-                    || c.classes == 0
-                {
+                let values = c
+                    .input_shape
+                    .iter()
+                    .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+                if values.is_none_or(|v| v > 1 << 28) {
+                    return bad(
+                        "mlp.input_shape",
+                        format!("{:?}", c.input_shape),
+                        "expected at most 2^28 values per input",
+                    );
+                }
+                if values == Some(0) || c.widths.contains(&0) || c.classes == 0 {
                     return bad("mlp widths", format!("{c:?}"), "widths must be positive");
                 }
             }
@@ -264,5 +286,27 @@ impl Arch {
     /// The JSON stored in safetensors metadata.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("architectures serialise")
+    }
+}
+
+/// The largest width, side, kernel or class count any architecture may
+/// have (2^20): far beyond real networks, and small enough that products
+/// of a few of them cannot overflow.
+pub const MAX_SIZE: u64 = 1 << 20;
+
+/// The largest whole number in `value` and where it is (`prefix.path`).
+fn largest_size(prefix: &str, value: &serde_json::Value) -> Option<(String, u64)> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64().map(|v| (prefix.to_string(), v)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| largest_size(&format!("{prefix}[{i}]"), v))
+            .max_by_key(|(_, v)| *v),
+        serde_json::Value::Object(fields) => fields
+            .iter()
+            .filter_map(|(k, v)| largest_size(&format!("{prefix}.{k}"), v))
+            .max_by_key(|(_, v)| *v),
+        _ => None,
     }
 }

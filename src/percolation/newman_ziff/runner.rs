@@ -93,8 +93,11 @@ pub fn run_sweeps_from(
             cfg.kind,
             lattice.sides()
         ),
-        per_worker * threads as u64,
-        "use a smaller side or fewer --threads",
+        (per_worker * threads as u64).saturating_add(
+            cfg.samples
+                .saturating_mul(std::mem::size_of::<SampleRecord>() as u64),
+        ),
+        "use a smaller side, fewer --threads or fewer samples",
     )?;
 
     let next = AtomicU64::new(0);
