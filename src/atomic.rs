@@ -31,8 +31,34 @@ where
         w.flush().map_err(|e| Error::io(path, e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    crash_point();
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// A fault-injection point for the crash-and-resume tests, called by every
+/// atomic write after its temporary file is complete and before it is
+/// renamed into place — the moment at which a crash leaves the most behind.
+///
+/// With `ISMC_CRASH_AFTER_WRITES=N` in the environment, the process aborts
+/// (no destructors, no cleanup: as `kill -9` would stop it) at the N-th
+/// such point; without it, this is one relaxed atomic load. The tests use
+/// it to stop a run at every phase: unit files, tables, figures, report.
+pub fn crash_point() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("ISMC_CRASH_AFTER_WRITES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(at) = *at {
+        if SEEN.fetch_add(1, Ordering::SeqCst) + 1 == at {
+            std::process::abort();
+        }
+    }
 }
 
 /// A temporary file in `dir` (hidden, `.ismc-*SUFFIX`) created with the

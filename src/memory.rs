@@ -74,6 +74,15 @@ pub fn ensure_array_fits(
     ensure_fits(what, count.saturating_mul(bytes_each), hint)
 }
 
+/// The peak resident size of this process so far (`VmHWM` of
+/// `/proc/self/status`), bytes; `None` off Linux.
+pub fn resident_peak_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Keeps large freed blocks in the process instead of returning them to the
 /// kernel after every tensor operation.
 ///

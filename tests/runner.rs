@@ -409,3 +409,45 @@ fn a_run_into_a_directory_in_use_is_refused_naming_the_holder() {
     run_to_end(&out, 2);
     assert!(!lock.exists(), "the lock is released at the end");
 }
+
+#[test]
+fn check_prints_the_units_and_a_memory_and_time_estimate() {
+    let cfg = "experiments/lattice-thresholds.toml";
+    let out = ismc().args(["check", cfg]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text: toml::Value = toml::from_str(&std::fs::read_to_string(cfg).unwrap()).unwrap();
+    let p = &text["params"];
+    let n = |k: &str| p[k].as_array().unwrap().len() as u64;
+    let per_unit = p
+        .get("samples_per_unit")
+        .map_or(1000, |v| v.as_integer().unwrap() as u64);
+    let crossing = n("crossing_sides")
+        * (p["crossing_samples"].as_integer().unwrap() as u64).div_ceil(per_unit);
+    assert_eq!(plan["units"], n("dims") * n("kinds") + crossing);
+    // The thresholds alone take their budgets: the time covers at least those.
+    let budget = |d: i64| {
+        p.get("budgets")
+            .and_then(|b| b.as_array())
+            .and_then(|b| b.iter().find(|x| x["dim"].as_integer() == Some(d)))
+            .map_or(p["budget_secs"].as_float().unwrap(), |x| {
+                x["secs"].as_float().unwrap()
+            })
+    };
+    let budgets: f64 = p["dims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| budget(d.as_integer().unwrap()) * n("kinds") as f64)
+        .sum();
+    let secs = plan["estimate"]["reference_seconds"].as_f64().unwrap();
+    assert!(
+        secs >= budgets && secs < 2.0 * budgets,
+        "{secs} s for budgets of {budgets} s"
+    );
+    assert!(plan["estimate"]["peak_memory_bytes"].as_u64().unwrap() > 1 << 20);
+}

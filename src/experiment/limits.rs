@@ -97,6 +97,24 @@ pub fn check_unit_count(count: usize) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a study whose units — one per combination of the given list
+/// lengths and counts — would number more than [`MAX_UNITS`], naming
+/// `field` (the count to lower), before the unit list is built.
+pub fn check_units_product(field: &str, value: usize, factors: &[usize]) -> Result<()> {
+    let units = factors
+        .iter()
+        .try_fold(value as u64, |acc, &f| acc.checked_mul(f as u64))
+        .unwrap_or(u64::MAX);
+    if units > MAX_UNITS as u64 {
+        return Err(Error::invalid(
+            field,
+            value,
+            format!("this makes {units} units, more than a run may have ({MAX_UNITS})"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

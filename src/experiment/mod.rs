@@ -13,6 +13,7 @@
 //!   configuration to its study and hands it to the runner; [`limits`] holds
 //!   the rules every configuration obeys whatever its kind.
 
+pub mod estimate;
 pub mod limits;
 pub mod lock;
 pub mod manifest;

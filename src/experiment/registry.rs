@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::estimate::ResourceEstimate;
 use super::limits;
 use super::runner::{self, Experiment, RunIdentity, RunOptions, RunOutcome};
 use super::studies::adversarial::AdversarialParams;
@@ -389,12 +390,16 @@ pub struct RunPlan {
     pub units: usize,
     /// The first unit ids, in run order (at most ten).
     pub first_units: Vec<String>,
+    /// Worker threads the estimate assumes (`--threads`, or every core).
+    pub threads: usize,
+    /// Peak memory and wall time of the run, as far as the study can tell.
+    pub estimate: ResourceEstimate,
 }
 
 /// Builds the experiment of `cfg` and lists its units without running any;
 /// refuses what `ismc run` would refuse, before anything is written.
 pub fn plan(cfg: &RunConfig) -> Result<RunPlan> {
-    let ids = with_experiment!(cfg, exp => exp.units());
+    let (ids, estimate) = with_experiment!(cfg, exp => (exp.units(), exp.estimate()));
     runner::check_ids(&ids)?;
     Ok(RunPlan {
         kind: cfg.kind.to_string(),
@@ -402,6 +407,8 @@ pub fn plan(cfg: &RunConfig) -> Result<RunPlan> {
         seed: cfg.seed(),
         units: ids.len(),
         first_units: ids.into_iter().take(10).collect(),
+        threads: rayon::current_num_threads(),
+        estimate,
     })
 }
 

@@ -49,6 +49,7 @@ use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::estimate::ResourceEstimate;
 use super::lock::{RunLock, LOCK_FILE};
 use super::manifest::{Manifest, Session, UnitTiming};
 use crate::atomic::write_atomic;
@@ -80,6 +81,13 @@ pub trait Experiment: Sync {
 
     /// Writes `dir/report.md` (tables and figure links) from the stored files.
     fn write_report(&self, dir: &Path) -> Result<PathBuf>;
+
+    /// The memory and time a run needs, estimated without running a unit
+    /// (printed by `ismc check`). By default, the memory measured with the
+    /// study built and no time; a study with a cost model says more.
+    fn estimate(&self) -> ResourceEstimate {
+        ResourceEstimate::loaded()
+    }
 }
 
 /// A disjoint share of the units: those whose index is `index mod count`.
@@ -346,7 +354,7 @@ fn session<E: Experiment>(
             total: ids.len(),
         });
     }
-    finish(exp, opts.out, &ids)?;
+    finish(exp, opts.out, ids)?;
     Ok(RunOutcome::Complete)
 }
 
@@ -540,6 +548,9 @@ fn prepare_dir(dir: &Path, cfg: &RunIdentity) -> Result<()> {
         }
         return Ok(());
     }
+    // We hold the lock, so a temporary here was left by a process stopped
+    // before it wrote config.toml.
+    remove_stale_temporaries(dir)?;
     if dir.exists()
         && std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?

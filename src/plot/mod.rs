@@ -87,6 +87,7 @@ pub fn save(figure: &impl Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         root.present().map_err(|e| err(&png, e.to_string()))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(&png, e))?;
+    crate::atomic::crash_point();
     tmp.persist(&png).map_err(|e| Error::io(&png, e.error))?;
     Ok((png, svg))
 }

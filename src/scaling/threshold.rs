@@ -121,7 +121,7 @@ impl ThresholdConfig {
         {
             return Err(Error::invalid(
                 "budget-secs",
-                self.budget_secs,
+                format!("{:e}", self.budget_secs),
                 format!(
                     "expected a positive number of seconds up to {MAX_BUDGET_SECS:e} (30 days)"
                 ),
@@ -195,6 +195,43 @@ impl ThresholdConfig {
         }
         Ok(plan)
     }
+}
+
+impl ThresholdPlan {
+    /// Peak memory of carrying out this plan on `threads` workers, bytes:
+    /// one torus of the largest side per worker (finite-size scaling), or
+    /// one invaded cluster of the largest checkpoint per worker (invasion).
+    pub fn peak_bytes(&self, threads: u64) -> u64 {
+        let per_worker = match self.method {
+            Method::Invasion => self.checkpoints.last().map_or(0, |&n| {
+                crate::percolation::invasion::bytes_per_run(self.dim, n)
+            }),
+            _ => self
+                .sizes
+                .iter()
+                .filter_map(|&(side, _)| {
+                    crate::lattice::Lattice::hypercube(
+                        self.dim,
+                        side,
+                        crate::lattice::Boundary::Periodic,
+                    )
+                    .ok()
+                })
+                .map(|l| crate::percolation::newman_ziff::bytes_per_worker(&l))
+                .max()
+                .unwrap_or(0),
+        };
+        per_worker.saturating_mul(threads)
+    }
+}
+
+/// Seconds that `samples` Newman–Ziff sweeps of a `side`^`dim` torus take
+/// on one core of the 2-core reference machine, by the cost model that
+/// sizes finite-size-scaling plans.
+pub fn sweep_seconds(dim: usize, kind: Kind, side: usize, samples: u64) -> f64 {
+    let n = (side as f64).powi(dim as i32);
+    let memory = 1.0 + 0.5 * n / (1u64 << 20) as f64;
+    samples as f64 * n * fss_seconds_per_site(dim, kind) * memory
 }
 
 /// Tori sides used by finite-size scaling in dimension `dim`.

@@ -63,8 +63,13 @@ struct SweepRow {
 }
 
 pub(super) fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    if a.points < 2 {
-        return Err(ismc::Error::invalid("--points", a.points, "expected at least 2").into());
+    if !(2..=1_000_000).contains(&a.points) {
+        return Err(ismc::Error::invalid(
+            "--points",
+            a.points,
+            "expected 2..=1000000 rows in the output table",
+        )
+        .into());
     }
     let lattice = match a.size.as_slice() {
         [side] => Lattice::hypercube(a.dim, *side, a.boundary)?,

@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarMap;
 
 use crate::error::{Error, Result};
 
@@ -144,24 +143,105 @@ fn canonical_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
 }
 
 /// The names and shapes of the parameters an architecture creates, found by
-/// building it once on a [`VarMap`] (sorted by name).
+/// building it once on a recording backend (sorted by name).
+///
+/// The backend hands out zero-size broadcast views instead of allocating
+/// each parameter, and counts the elements asked for: an architecture whose
+/// parameters would not fit in memory (a corrupted width in a file's
+/// metadata, say) is refused with [`Error::TooLarge`] at the first tensor
+/// that crosses the limit, before anything of its size is allocated.
 pub fn expected_shapes<F>(build: F) -> Result<Vec<(String, Vec<usize>)>>
 where
     F: FnOnce(candle_nn::VarBuilder) -> candle_core::Result<()>,
 {
-    let vm = VarMap::new();
-    build(candle_nn::VarBuilder::from_varmap(
-        &vm,
-        DType::F32,
-        &Device::Cpu,
-    ))?;
-    let data = vm.data().lock().expect("var map lock");
-    let mut out: Vec<(String, Vec<usize>)> = data
-        .iter()
-        .map(|(k, v)| (k.clone(), v.dims().to_vec()))
-        .collect();
+    let recorder = ShapeRecorder {
+        limit_elements: crate::memory::limit_bytes() / 4,
+        state: std::sync::Mutex::new(Recorded::default()),
+    };
+    let built = {
+        let backend: Box<dyn candle_nn::var_builder::SimpleBackend + '_> = Box::new(&recorder);
+        build(candle_nn::VarBuilder::from_backend(
+            backend,
+            DType::F32,
+            Device::Cpu,
+        ))
+    };
+    let state = recorder.state.into_inner().expect("recorder lock");
+    if let Some(needed) = state.too_large {
+        return Err(Error::TooLarge {
+            what: "the architecture's parameters".into(),
+            needed_bytes: needed.saturating_mul(4),
+            limit_bytes: crate::memory::limit_bytes(),
+            hint: "check the architecture's widths (a corrupted or mistyped file?)".into(),
+        });
+    }
+    built?;
+    let mut out: Vec<(String, Vec<usize>)> = state.shapes.into_iter().collect();
     out.sort();
     Ok(out)
+}
+
+/// What [`ShapeRecorder`] saw.
+#[derive(Default)]
+struct Recorded {
+    shapes: HashMap<String, Vec<usize>>,
+    elements: u64,
+    too_large: Option<u64>,
+}
+
+/// A variable-builder backend that records parameter shapes without
+/// allocating them.
+struct ShapeRecorder {
+    limit_elements: u64,
+    state: std::sync::Mutex<Recorded>,
+}
+
+impl candle_nn::var_builder::SimpleBackend for &ShapeRecorder {
+    fn get(
+        &self,
+        s: candle_core::Shape,
+        name: &str,
+        _h: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let mut st = self.state.lock().expect("recorder lock");
+        if !st.shapes.contains_key(name) {
+            let n = s
+                .dims()
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+                .unwrap_or(u64::MAX);
+            st.elements = st.elements.saturating_add(n);
+            if st.elements > self.limit_elements {
+                st.too_large = Some(st.elements);
+                return Err(candle_core::Error::Msg(format!(
+                    "parameter `{name}` of shape {s:?} exceeds the memory limit"
+                )));
+            }
+            st.shapes.insert(name.to_string(), s.dims().to_vec());
+        }
+        Tensor::zeros((), dtype, dev)?.broadcast_as(s)
+    }
+
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        Err(candle_core::Error::Msg(format!(
+            "parameter `{name}` requested without a shape"
+        )))
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.state
+            .lock()
+            .expect("recorder lock")
+            .shapes
+            .contains_key(name)
+    }
 }
 
 /// Checks `tensors` against `expected` (every needed tensor present with the

@@ -89,7 +89,8 @@ pub fn run_sweeps_from(
     let per_worker = bytes_per_worker(lattice) + grid.as_ref().map_or(0, |g| 48 * g.len() as u64);
     crate::memory::ensure_fits(
         format!(
-            "a {} sweep of {:?} on {threads} threads",
+            "{} samples of a {} sweep of {:?} on {threads} threads",
+            cfg.samples,
             cfg.kind,
             lattice.sides()
         ),

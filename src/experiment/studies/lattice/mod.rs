@@ -23,13 +23,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::experiment::estimate::ResourceEstimate;
 use crate::experiment::runner::{Experiment, UnitFiles};
 use crate::experiment::store::{list_figures, read_csv, write_csv, write_json};
 use crate::lattice::{Boundary, Lattice};
 use crate::percolation::canonical::crossing_probability;
+use crate::percolation::newman_ziff::bytes_per_worker;
 use crate::percolation::{run_sweeps_from, Kind, SweepConfig};
 use crate::scaling::literature::published;
-use crate::scaling::threshold::{estimate, Method, ThresholdConfig, ThresholdEstimate};
+use crate::scaling::threshold::{
+    estimate, sweep_seconds, Method, ThresholdConfig, ThresholdEstimate,
+};
 
 mod figures;
 mod params;
@@ -190,6 +194,47 @@ impl Experiment for LatticeStudy {
                 Job::Crossing { side, first, .. } => format!("crossing-L{side}-s{first}"),
             })
             .collect()
+    }
+
+    /// Thresholds take their budgets; crossing units cost what the sweep
+    /// cost model says; memory is the largest unit's on every thread.
+    fn estimate(&self) -> ResourceEstimate {
+        let threads = rayon::current_num_threads() as u64;
+        let (mut seconds, mut peak) = (0.0, 0u64);
+        for job in &self.jobs {
+            match *job {
+                Job::Threshold { dim, kind } => {
+                    let cfg = ThresholdConfig {
+                        dim,
+                        kind,
+                        method: Method::Auto,
+                        budget_secs: self.cfg.budget_for(dim),
+                        seed: self.cfg.seed,
+                    };
+                    seconds += cfg.budget_secs;
+                    if let Ok(plan) = cfg.plan() {
+                        peak = peak.max(plan.peak_bytes(threads));
+                    }
+                }
+                Job::Crossing { side, samples, .. } => {
+                    let d = self.cfg.crossing_dim;
+                    // Units run in parallel, one thread each.
+                    seconds += sweep_seconds(d, Kind::Site, side, samples) / threads as f64;
+                    if let Ok(l) = Lattice::hypercube(d, side, Boundary::Periodic) {
+                        peak = peak.max(bytes_per_worker(&l) * threads);
+                    }
+                }
+            }
+        }
+        ResourceEstimate::new(
+            peak + crate::memory::resident_peak_bytes().unwrap_or(0),
+            Some(seconds),
+            format!(
+                "time: each threshold's budget plus the sweep cost model for the crossing \
+                 units, on {threads} threads; memory: the largest unit's lattices or invaded \
+                 clusters on every thread, plus the program"
+            ),
+        )
     }
 
     fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<LatticeUnit> {

@@ -76,6 +76,11 @@ impl UntrainedParams {
         if self.pairs == 0 {
             return Err(Error::invalid("params.pairs", 0, "expected at least 1"));
         }
+        crate::experiment::limits::check_units_product(
+            "params.pairs",
+            self.pairs,
+            &[self.models.len()],
+        )?;
         if let Some(s) = &self.input_shape {
             if s.is_empty() || s.contains(&0) {
                 return Err(Error::invalid(
