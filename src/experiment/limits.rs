@@ -13,7 +13,8 @@
 //!   would allocate is checked against the memory limit where it is used.
 //! - **Lists hold distinct entries.** `dims = [2, 2]` or a repeated model
 //!   would compute the same units twice under one id; every list parameter
-//!   is a set, so a repeat is refused naming the field and the entry.
+//!   but a shape is a set, so a repeat is refused naming the field and the
+//!   entry.
 
 use serde_json::Value;
 
@@ -30,13 +31,17 @@ pub const MAX_UNITS: usize = 1_000_000;
 /// Keys whose values are seeds: any `u64` is allowed there.
 const SEED_KEYS: [&str; 2] = ["seed", "seeds"];
 
+/// Keys whose lists are tuples, not sets: a shape such as `[3, 32, 32]`
+/// may repeat an entry.
+const TUPLE_KEYS: [&str; 4] = ["input_shape", "shape", "widths", "channels"];
+
 /// Checks the rules above on `params` (the serialised `[params]` table),
 /// naming a violating field as `prefix.path.to.field`.
 pub fn check(prefix: &str, params: &Value) -> Result<()> {
-    walk(prefix, params, false)
+    walk(prefix, params, false, false)
 }
 
-fn walk(path: &str, value: &Value, is_seed: bool) -> Result<()> {
+fn walk(path: &str, value: &Value, is_seed: bool, is_tuple: bool) -> Result<()> {
     match value {
         Value::Number(n) => {
             if is_seed {
@@ -58,8 +63,9 @@ fn walk(path: &str, value: &Value, is_seed: bool) -> Result<()> {
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(&format!("{path}[{i}]"), item, is_seed)?;
-                if let Some(j) = items[..i].iter().position(|earlier| earlier == item) {
+                walk(&format!("{path}[{i}]"), item, is_seed, false)?;
+                let earlier = items[..i].iter().position(|e| e == item);
+                if let (false, Some(j)) = (is_tuple, earlier) {
                     return Err(Error::invalid(
                         path,
                         item,
@@ -73,10 +79,12 @@ fn walk(path: &str, value: &Value, is_seed: bool) -> Result<()> {
         }
         Value::Object(fields) => {
             for (key, v) in fields {
+                let key = key.as_str();
                 walk(
                     &format!("{path}.{key}"),
                     v,
-                    SEED_KEYS.contains(&key.as_str()),
+                    SEED_KEYS.contains(&key),
+                    TUPLE_KEYS.contains(&key),
                 )?;
             }
             Ok(())
