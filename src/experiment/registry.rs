@@ -399,8 +399,12 @@ pub struct RunPlan {
 /// Builds the experiment of `cfg` and lists its units without running any;
 /// refuses what `ismc run` would refuse, before anything is written.
 pub fn plan(cfg: &RunConfig) -> Result<RunPlan> {
-    let (ids, estimate) = with_experiment!(cfg, exp => (exp.units(), exp.estimate()));
-    runner::check_ids(&ids)?;
+    let (ids, estimate) = with_experiment!(cfg, exp => {
+        let ids = exp.units();
+        runner::check_ids(&ids)?;
+        exp.preflight()?;
+        (ids, exp.estimate())
+    });
     Ok(RunPlan {
         kind: cfg.kind.to_string(),
         config_hash: cfg.hash.clone(),

@@ -82,6 +82,14 @@ pub trait Experiment: Sync {
     /// Writes `dir/report.md` (tables and figure links) from the stored files.
     fn write_report(&self, dir: &Path) -> Result<PathBuf>;
 
+    /// Checks what validating the parameters cannot, and what only a run
+    /// needs (model names resolve, assets are fetched, data sets are large
+    /// enough), before the run directory is created; `ismc check` calls it
+    /// too. Redrawing figures or a report never does.
+    fn preflight(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// The memory and time a run needs, estimated without running a unit
     /// (printed by `ismc check`). By default, the memory measured with the
     /// study built and no time; a study with a cost model says more.
@@ -244,6 +252,7 @@ pub struct RunIdentity {
 pub fn run<E: Experiment>(exp: &E, cfg: &RunIdentity, opts: &RunOptions) -> Result<RunOutcome> {
     let ids = exp.units();
     check_ids(&ids)?;
+    exp.preflight()?;
     let dir_existed = opts.out.exists();
     std::fs::create_dir_all(opts.out).map_err(|e| Error::io(opts.out, e))?;
     let lock = RunLock::acquire(opts.out)?;

@@ -84,7 +84,10 @@ pub fn save(figure: &impl Figure, stem: &Path) -> Result<(PathBuf, PathBuf)> {
         let root = BitMapBackend::new(tmp.path(), SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&png, e.to_string()))?;
         figure.draw(&root).map_err(|e| err(&png, e))?;
-        root.present().map_err(|e| err(&png, e.to_string()))?;
+        // Presenting a bitmap only encodes it into the file: a failure here
+        // is the file system's (a full disk), reported as such.
+        root.present()
+            .map_err(|e| Error::io(&png, std::io::Error::other(e.to_string())))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(&png, e))?;
     crate::atomic::crash_point();

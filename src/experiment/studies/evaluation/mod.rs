@@ -178,16 +178,7 @@ impl Evaluation {
     /// Checks the parameters (models and data load in the units).
     pub fn new(params: EvaluationParams) -> Result<Self> {
         params.validate()?;
-        let study = Evaluation { params };
-        // Every data set and model loads, and they agree on the classes,
-        // before anything is written.
-        for name in &study.params.data {
-            let data = load_data(name)?;
-            for spec in &study.params.models {
-                study.model_for(spec, name, &data)?;
-            }
-        }
-        Ok(study)
+        Ok(Evaluation { params })
     }
 
     /// Loads model `spec` for data set `name` (loaded as `data`), checking
@@ -217,6 +208,17 @@ impl Evaluation {
 
 impl Experiment for Evaluation {
     type Output = EvalUnit;
+
+    /// Every data set and model loads, and they agree on the classes.
+    fn preflight(&self) -> Result<()> {
+        for name in &self.params.data {
+            let data = load_data(name)?;
+            for spec in &self.params.models {
+                self.model_for(spec, name, &data)?;
+            }
+        }
+        Ok(())
+    }
 
     fn units(&self) -> Vec<String> {
         (0..self.params.models.len() * self.params.data.len())

@@ -227,11 +227,6 @@ impl ImagenetDemo {
     /// only label the tables and may be missing).
     pub fn new(params: ImagenetDemoParams) -> Result<Self> {
         params.validate()?;
-        // Every model is known and fetched before anything is written; each
-        // is loaded on first use.
-        for m in &params.models {
-            crate::nn::zoo::fetched_path(m).map_err(|e| prefix(e, "params.models: "))?;
-        }
         let class_names = imagenet_classes::load().ok();
         Ok(ImagenetDemo {
             models: Mutex::new(vec![None; params.models.len()]),
@@ -304,6 +299,14 @@ fn curve_of<C: Classifier + ?Sized>(
 
 impl Experiment for ImagenetDemo {
     type Output = PhotoUnit;
+
+    /// Every model is known and fetched; each is loaded on first use.
+    fn preflight(&self) -> Result<()> {
+        for m in &self.params.models {
+            crate::nn::zoo::fetched_path(m).map_err(|e| prefix(e, "params.models: "))?;
+        }
+        Ok(())
+    }
 
     fn units(&self) -> Vec<String> {
         (0..self.params.models.len() * self.params.photos.len())

@@ -168,14 +168,12 @@ impl Training {
             };
             archs.push(arch);
         }
-        let training = Training {
+        Ok(Training {
             params,
             archs,
             item_shape,
             classes,
-        };
-        training.check_recipes()?;
-        Ok(training)
+        })
     }
 
     /// Checks each architecture's recipe (the defaults with the overrides
@@ -253,6 +251,10 @@ impl Training {
 
 impl Experiment for Training {
     type Output = TrainingUnit;
+
+    fn preflight(&self) -> Result<()> {
+        self.check_recipes()
+    }
 
     fn units(&self) -> Vec<String> {
         (0..self.archs.len() * self.params.seeds.len())
