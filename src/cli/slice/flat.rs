@@ -106,7 +106,18 @@ pub(super) fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         p_star_samples: a.p_star_samples,
         ..SlicePlan::new(k, side)
     };
-    plan.validate("--")?;
+    plan.validate("--").map_err(|e| match e {
+        ismc::Error::InvalidParameter {
+            name,
+            value,
+            reason,
+        } => ismc::Error::InvalidParameter {
+            name: flag_of(&name),
+            value,
+            reason,
+        },
+        other => other,
+    })?;
     let dense = plan.is_dense();
     for (flag, given) in [
         ("--null", a.null),
@@ -186,4 +197,14 @@ pub(super) fn one(a: OneSliceArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The command-line flag of a [`SlicePlan`] field named `--field` by its
+/// validation, e.g. `--path_points_per_edge` → `--path-points`.
+fn flag_of(field: &str) -> String {
+    match field {
+        "--path_points_per_edge" => "--path-points".into(),
+        "--max_invasion_evaluations" => "--max-evaluations".into(),
+        f => f.replace('_', "-"),
+    }
 }
