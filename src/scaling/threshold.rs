@@ -146,18 +146,14 @@ impl ThresholdConfig {
             Method::Fss => {
                 // Drop the largest sides until each size gets MIN_SAMPLES
                 // samples in an equal share of the budget; keep at least 3.
-                let per_site = fss_seconds_per_site(self.dim, self.kind);
                 let mut sides = fss_sides(self.dim);
                 loop {
                     let share = self.budget_secs / sides.len() as f64;
                     plan.sizes = sides
                         .iter()
                         .map(|&side| {
-                            let n = (side as f64).powi(self.dim as i32);
-                            // Past the caches a sweep is memory-bound: ~1.5× per
-                            // site at 2^20 sites.
-                            let memory = 1.0 + 0.5 * n / (1u64 << 20) as f64;
-                            (side, (share / (n * per_site * memory)).floor() as u64)
+                            let one = sweep_seconds(self.dim, self.kind, side, 1);
+                            (side, (share / one).floor() as u64)
                         })
                         .collect();
                     let enough = plan.sizes.iter().all(|&(_, s)| s >= MIN_SAMPLES);
@@ -230,6 +226,7 @@ impl ThresholdPlan {
 /// sizes finite-size-scaling plans.
 pub fn sweep_seconds(dim: usize, kind: Kind, side: usize, samples: u64) -> f64 {
     let n = (side as f64).powi(dim as i32);
+    // Past the caches a sweep is memory-bound: ~1.5× per site at 2^20 sites.
     let memory = 1.0 + 0.5 * n / (1u64 << 20) as f64;
     samples as f64 * n * fss_seconds_per_site(dim, kind) * memory
 }

@@ -181,6 +181,17 @@ impl LatticeStudy {
         }
         Ok(LatticeStudy { cfg, jobs })
     }
+
+    /// The threshold estimate of dimension `dim` and `kind`, with its budget.
+    fn threshold(&self, dim: usize, kind: Kind) -> ThresholdConfig {
+        ThresholdConfig {
+            dim,
+            kind,
+            method: Method::Auto,
+            budget_secs: self.cfg.budget_for(dim),
+            seed: self.cfg.seed,
+        }
+    }
 }
 
 impl Experiment for LatticeStudy {
@@ -204,13 +215,7 @@ impl Experiment for LatticeStudy {
         for job in &self.jobs {
             match *job {
                 Job::Threshold { dim, kind } => {
-                    let cfg = ThresholdConfig {
-                        dim,
-                        kind,
-                        method: Method::Auto,
-                        budget_secs: self.cfg.budget_for(dim),
-                        seed: self.cfg.seed,
-                    };
+                    let cfg = self.threshold(dim, kind);
                     seconds += cfg.budget_secs;
                     if let Ok(plan) = cfg.plan() {
                         peak = peak.max(plan.peak_bytes(threads));
@@ -240,14 +245,7 @@ impl Experiment for LatticeStudy {
     fn run_unit(&self, index: usize, _files: &UnitFiles) -> Result<LatticeUnit> {
         match self.jobs[index] {
             Job::Threshold { dim, kind } => {
-                let plan = ThresholdConfig {
-                    dim,
-                    kind,
-                    method: Method::Auto,
-                    budget_secs: self.cfg.budget_for(dim),
-                    seed: self.cfg.seed,
-                }
-                .plan()?;
+                let plan = self.threshold(dim, kind).plan()?;
                 Ok(LatticeUnit::Threshold(ThresholdRow::from(&estimate(
                     &plan, None,
                 )?)))
