@@ -498,8 +498,8 @@ fn quick_study_unit_is_complete_and_summarised() {
     let kept = cfg.selection.candidates - cfg.selection.drop;
     assert_eq!(u.pairs.len(), 3 * kept);
     assert_eq!(u.clean.len(), cfg.clean_inputs);
-    for name in ismc::inputspace::study::ATTACKS {
-        assert_eq!(u.attacked[name].len(), cfg.attacked_inputs);
+    for name in ismc::inputspace::attack::AttackKind::ALL {
+        assert_eq!(u.attacked[&name].len(), cfg.attacked_inputs);
     }
     assert_eq!(u.bypass.len(), kept);
     // Real–real endpoints are low-loss pool images; cross-class pairs warn.
@@ -522,9 +522,9 @@ fn quick_study_unit_is_complete_and_summarised() {
         assert!(s.median_barrier_max[kind].is_finite());
         assert!(s.median_barrier_gap.contains_key(kind));
     }
-    for name in ismc::inputspace::study::ATTACKS {
-        assert!(s.auroc.contains_key(name) && s.auroc_ci.contains_key(name));
-        assert!(s.auroc_local.contains_key(name) && s.auroc_local_ci.contains_key(name));
+    for name in ismc::inputspace::attack::AttackKind::ALL {
+        assert!(s.auroc.contains_key(&name) && s.auroc_ci.contains_key(&name));
+        assert!(s.auroc_local.contains_key(&name) && s.auroc_local_ci.contains_key(&name));
     }
     // Every detection sample has one local barrier per radius, and the
     // extended detector reads the barrier features followed by the rises.
@@ -659,4 +659,28 @@ fn quick_study_is_thread_count_independent() {
     eprintln!("{}", one.1);
     assert_eq!(one.0, two.0);
     assert_eq!(one.1, two.1);
+}
+
+/// Attack names: every kind parses from its name and serialises to it, and
+/// a map keyed by kind serialises its keys in name order — the order in
+/// which stored study records keyed by name were written.
+#[test]
+fn attack_kinds_round_trip_through_their_names() {
+    use ismc::inputspace::attack::AttackKind;
+    use std::collections::BTreeMap;
+    let mut names: Vec<&str> = AttackKind::names().to_vec();
+    for k in AttackKind::ALL {
+        assert_eq!(k.name().parse::<AttackKind>().unwrap(), k);
+        assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+    }
+    let map: BTreeMap<AttackKind, usize> = AttackKind::ALL.iter().map(|&k| (k, 0)).collect();
+    let json = serde_json::to_string(&map).unwrap();
+    names.sort();
+    let order: Vec<&str> = map.keys().map(|k| k.name()).collect();
+    assert_eq!(order, names, "{json}");
+    let back: BTreeMap<AttackKind, usize> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, map);
+    let err = "cw".parse::<AttackKind>().unwrap_err().to_string();
+    assert!(err.contains("adaptive_local"), "{err}");
+    assert!(AttackKind::STANDARD.iter().all(|k| !k.name().contains("adaptive")));
 }

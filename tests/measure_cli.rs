@@ -272,3 +272,98 @@ fn bad_pairs_and_slices_are_refused_with_exit_code_2() {
     let v = json_of(&["path", "--pair", "0,1500", "--class", "0", "--json"]);
     assert!(!v["warnings"].as_array().unwrap().is_empty(), "{v}");
 }
+
+/// `ismc attack` is `measure_attack` printed: the same PGD (same seed) and
+/// the same local adaptive attack give the same adversarial input, losses
+/// and outcome through the binary and through the library, and each
+/// outcome is consistent with its own prediction and perturbation.
+#[test]
+fn attack_command_equals_the_library_measurement() {
+    use ismc::inputspace::attack::{
+        measure_attack, Attack, AttackKind, Goal, LocalAdaptiveConfig, PgdConfig,
+    };
+    let model = ismc::nn::zoo::load_named("lenet5-mnist").unwrap();
+    let data = ismc::data::load("mnist").unwrap();
+    let source = data.values(&[1500]);
+    let tmp = tempfile::tempdir().unwrap();
+    let pgd = PgdConfig {
+        eps: 0.2,
+        step: 0.02,
+        iterations: 12,
+        random_start: true,
+    };
+    let radii = [0.05, 0.1];
+    for (kind, attack) in [
+        (
+            AttackKind::Pgd,
+            Attack::Pgd {
+                config: pgd,
+                goal: Goal::Targeted,
+                seed: 9,
+            },
+        ),
+        (
+            AttackKind::AdaptiveLocal,
+            Attack::AdaptiveLocal {
+                config: pgd,
+                radii: &radii,
+                local: LocalAdaptiveConfig::default(),
+                seed: 9,
+            },
+        ),
+    ] {
+        let out = tmp.path().join(format!("{kind}.npy"));
+        let cli = json_of(&[
+            "attack",
+            "--source",
+            "1500",
+            "--target-class",
+            "7",
+            "--method",
+            kind.name(),
+            "--eps",
+            "0.2",
+            "--step",
+            "0.02",
+            "--iterations",
+            "12",
+            "--radii",
+            "0.05,0.1",
+            "--seed",
+            "9",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
+        let lib = measure_attack(&model, &attack, &source, &[7], 1).unwrap();
+        let o = lib.outcomes[0];
+        assert_eq!(cli["method"], kind.name());
+        assert_eq!(cli["goal"], "targeted");
+        assert_eq!(cli["predicted"], o.predicted, "{kind}: {cli}");
+        assert_eq!(cli["success"], o.success);
+        assert_eq!(cli["iterations"], 12);
+        assert_eq!(cli["loss_after"].as_f64().unwrap() as f32, o.loss_after);
+        let written = ismc::data::input::read_input_npy(&out, 784).unwrap();
+        assert_eq!(written, lib.inputs, "{kind}: the written input differs");
+        // The outcome is what the input says it is.
+        assert_eq!(o.success, o.predicted == 7);
+        assert!(o.linf <= 0.2 + 1e-6, "{kind}: |δ|∞ {}", o.linf);
+        let l2: f64 = lib
+            .inputs
+            .iter()
+            .zip(&source)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert_eq!(o.l2, l2);
+        assert_eq!(model.predict_flat(&lib.inputs, 1).unwrap()[0], o.predicted);
+    }
+    refused(
+        &["attack", "--source", "1500", "--method", "adaptive_local"],
+        "--target-class",
+    );
+    refused(
+        &["attack", "--source", "1500", "--method", "cw"],
+        "adaptive_local",
+    );
+}

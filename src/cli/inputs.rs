@@ -20,22 +20,7 @@ pub fn load_model_and_data(model: &str, data: &str) -> Result<(Network, Dataset)
 
 /// The model's predicted class of one input.
 pub fn predicted_class(model: &Network, x: &[f32]) -> Result<u32, ismc::Error> {
-    let logits = model.logits_flat(x, 1)?;
-    Ok(argmax(&logits) as u32)
-}
-
-/// Index of the largest value (the first one on ties).
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+    Ok(model.predict_flat(x, 1)?[0])
 }
 
 /// The target class of a pair: `--class` when given, else the shared label
@@ -76,15 +61,4 @@ pub fn pair_class(
         ));
     }
     Ok(ya)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argmax_takes_the_first_maximum() {
-        assert_eq!(argmax(&[0.1, 3.0, 3.0, -1.0]), 1);
-        assert_eq!(argmax(&[2.0]), 0);
-    }
 }

@@ -139,6 +139,25 @@ pub trait Classifier: Send + Sync {
         }
         Ok(out)
     }
+
+    /// Predicted class (the first largest logit) of many flat inputs,
+    /// evaluated `batch` at a time.
+    fn predict_flat(&self, xs: &[f32], batch: usize) -> Result<Vec<u32>> {
+        let classes = self.spec().classes;
+        let logits = self.logits_flat(xs, batch)?;
+        Ok(logits
+            .chunks_exact(classes)
+            .map(|z| {
+                let mut arg = 0;
+                for (k, &v) in z.iter().enumerate() {
+                    if v > z[arg] {
+                        arg = k;
+                    }
+                }
+                arg as u32
+            })
+            .collect())
+    }
 }
 
 /// Number of inputs in a flat buffer and the length of one, after checking

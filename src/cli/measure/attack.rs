@@ -1,32 +1,26 @@
-//! `ismc attack`: one adversarial input by the paper's attack, its adaptive
-//! variant, FGSM or PGD, with its success, norms and losses.
+//! `ismc attack`: one adversarial input by any of ismc's attacks
+//! ([`AttackKind`]), with its success, norms and losses — the record of
+//! [`measure_attack`], printed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, ValueEnum};
-use ismc::data::input::{resolve, write_inputs_npy, Input, InputRef};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use ismc::data::input::{resolve, write_inputs_npy, InputRef};
 use ismc::inputspace::attack::{
-    adaptive_attack, fgsm, paper_attack, pgd, AdaptiveConfig, Goal, PaperAttackConfig, PgdConfig,
+    measure_attack, AdaptiveConfig, Attack, AttackKind, Goal, LocalAdaptiveConfig,
+    PaperAttackConfig, PgdConfig,
 };
 use ismc::nn::Classifier;
 use serde_json::json;
 
 use crate::cli::inputs::{load_model_and_data, predicted_class};
 
-/// Attack methods of `ismc attack`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AttackMethod {
-    /// The paper's targeted input optimisation (Adam on CE + 0.1·MSE + TV),
-    /// stopping once CE falls below that of the real target image.
-    Paper,
-    /// The paper's attack plus a penalty on the barrier to real
-    /// target-class references (adaptive attacker against the detector).
-    Adaptive,
-    /// Fast gradient sign method, one step of size ε.
-    Fgsm,
-    /// Projected gradient descent in the L∞ ball of radius ε.
-    Pgd,
+/// Parses `--method`: one of [`AttackKind::names`].
+fn attack_kind() -> impl TypedValueParser<Value = AttackKind> {
+    PossibleValuesParser::new(AttackKind::names())
+        .map(|s| s.parse::<AttackKind>().expect("a listed attack name"))
 }
 
 /// Arguments of `ismc attack`.
@@ -43,32 +37,41 @@ pub struct AttackArgs {
     pub(super) source: InputRef,
     /// A real image of the target class (data index or .npy). Required by
     /// `paper` and `adaptive`: its loss is the stop criterion, and
-    /// `adaptive` uses it as a reference; for fgsm/pgd it gives the class.
+    /// `adaptive` uses it as a reference; for the others it gives the class.
     #[arg(long)]
     pub(super) target: Option<InputRef>,
     /// Target class (default: the label of --target); fgsm/pgd without
-    /// either attack untargeted (away from the source's class).
+    /// either attack untargeted (away from the source's class);
+    /// adaptive_local needs one of the two.
     #[arg(long)]
     pub(super) target_class: Option<u32>,
     /// More real target-class references for `adaptive` (data indices).
     #[arg(long, value_delimiter = ',')]
     pub(super) references: Vec<usize>,
-    /// Attack method.
-    #[arg(long, value_enum, default_value_t = AttackMethod::Paper)]
-    pub(super) method: AttackMethod,
-    /// L∞ radius of fgsm/pgd, in input units (inputs lie in [0, 1]).
+    /// Attack: paper (the paper's input optimisation), adaptive (plus a
+    /// barrier penalty against the detector), fgsm, pgd, or adaptive_local
+    /// (PGD against the local barriers).
+    #[arg(long, default_value = "paper", value_parser = attack_kind())]
+    pub(super) method: AttackKind,
+    /// L∞ radius of fgsm/pgd/adaptive_local, in input units (inputs lie in [0, 1]).
     #[arg(long, default_value_t = 0.3)]
     pub(super) eps: f64,
-    /// PGD step size.
+    /// PGD step size (pgd, adaptive_local).
     #[arg(long, default_value_t = 0.01)]
     pub(super) step: f64,
-    /// Iterations (paper/adaptive: most Adam steps, default 512; pgd: steps, default 40).
+    /// Iterations (paper/adaptive: most Adam steps, default 512;
+    /// pgd/adaptive_local: steps, default 40).
     #[arg(long)]
     pub(super) iterations: Option<usize>,
-    /// Weight of the adaptive barrier penalty.
+    /// Weight of the adaptive barrier penalty (adaptive) or of the noisy
+    /// copies (adaptive_local).
     #[arg(long, default_value_t = 1.0)]
     pub(super) mu: f64,
-    /// Seed of PGD's random start.
+    /// Radii of adaptive_local's noisy copies, as fractions of the input
+    /// range.
+    #[arg(long, value_delimiter = ',', default_value = "0.05,0.1,0.2")]
+    pub(super) radii: Vec<f64>,
+    /// Seed of the random start (pgd, adaptive_local) and noise (adaptive_local).
     #[arg(long, default_value_t = 1)]
     pub(super) seed: u64,
     /// Write the adversarial input here (.npy).
@@ -112,8 +115,8 @@ pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
         Some(l) => l,
         None => predicted_class(&model, &source.values)?,
     };
-    let needs_target = matches!(args.method, AttackMethod::Paper | AttackMethod::Adaptive);
-    if needs_target && target.is_none() {
+    let kind = args.method;
+    if kind.needs_stop_loss() && target.is_none() {
         return Err(ismc::Error::invalid(
             "--target",
             "missing",
@@ -122,95 +125,101 @@ pub fn attack(args: AttackArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
-    let stop =
-        |t: &Input, y: u32| -> anyhow::Result<f32> { Ok(model.loss_flat(&t.values, &[y], 1)?[0]) };
-    let (adv, iterations) = match args.method {
-        AttackMethod::Paper | AttackMethod::Adaptive => {
-            let t = target.as_ref().expect("checked above");
-            let y = class.expect("a target gives a class");
-            let stop_loss = stop(t, y)?;
-            let base = PaperAttackConfig {
-                iterations: args.iterations.unwrap_or(512),
-                ..PaperAttackConfig::default()
-            };
-            let r = if args.method == AttackMethod::Paper {
-                paper_attack(&model, &source.values, &[y], &[stop_loss], &base)?
-            } else {
-                let mut refs = t.values.clone();
-                for &j in &args.references {
-                    refs.extend(resolve(&InputRef::Item(j), &data, len, "--references")?.values);
-                }
-                let cfg = AdaptiveConfig {
-                    base,
-                    mu: args.mu,
-                    ..AdaptiveConfig::default()
-                };
-                adaptive_attack(&model, &source.values, &[y], &[stop_loss], &refs, &cfg)?
-            };
-            (r.inputs, Some(r.iterations[0]))
-        }
-        AttackMethod::Fgsm | AttackMethod::Pgd => {
-            let (goal, y) = match class {
-                Some(y) => (Goal::Targeted, y),
-                None => (Goal::Untargeted, source_class),
-            };
-            if args.method == AttackMethod::Fgsm {
-                (fgsm(&model, &source.values, &[y], goal, args.eps, 1)?, None)
-            } else {
-                let cfg = PgdConfig {
-                    eps: args.eps,
-                    step: args.step,
-                    iterations: args.iterations.unwrap_or(40),
-                    random_start: true,
-                };
-                (
-                    pgd(&model, &source.values, &[y], goal, &cfg, args.seed, 1)?,
-                    Some(cfg.iterations),
-                )
-            }
-        }
-    };
-    let predicted = predicted_class(&model, &adv)?;
-    let loss_class = class.unwrap_or(source_class);
-    let before = model.loss_flat(&source.values, &[loss_class], 1)?[0];
-    let after = model.loss_flat(&adv, &[loss_class], 1)?[0];
-    let linf = adv
-        .iter()
-        .zip(&source.values)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    let l2 = adv
-        .iter()
-        .zip(&source.values)
-        .map(|(a, b)| ((a - b) as f64).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    if let Some(out) = &args.out {
-        write_inputs_npy(out, &adv, &spec.item_shape)?;
+    if kind.is_targeted_only() && class.is_none() {
+        return Err(ismc::Error::invalid(
+            "--target-class",
+            "missing",
+            format!("{kind} is a targeted attack: give --target-class Y or --target J"),
+        )
+        .into());
     }
-    let success = match class {
-        Some(y) => predicted == y,
-        None => predicted != source_class,
+    let (goal, y) = match class {
+        Some(y) => (Goal::Targeted, y),
+        None => (Goal::Untargeted, source_class),
     };
-    let method = format!("{:?}", args.method).to_lowercase();
+    let stop_loss = match &target {
+        Some(t) if kind.needs_stop_loss() => vec![model.loss_flat(&t.values, &[y], 1)?[0]],
+        _ => vec![],
+    };
+    let mut references = Vec::new();
+    if kind == AttackKind::Adaptive {
+        references.extend_from_slice(&target.as_ref().expect("checked above").values);
+        for &j in &args.references {
+            references.extend(resolve(&InputRef::Item(j), &data, len, "--references")?.values);
+        }
+    }
+    let paper = PaperAttackConfig {
+        iterations: args.iterations.unwrap_or(512),
+        ..PaperAttackConfig::default()
+    };
+    let pgd = PgdConfig {
+        eps: args.eps,
+        step: args.step,
+        iterations: args.iterations.unwrap_or(40),
+        random_start: true,
+    };
+    let attack = match kind {
+        AttackKind::Paper => Attack::Paper {
+            config: paper,
+            stop_losses: &stop_loss,
+        },
+        AttackKind::Adaptive => Attack::Adaptive {
+            config: AdaptiveConfig {
+                base: paper,
+                mu: args.mu,
+                ..AdaptiveConfig::default()
+            },
+            stop_losses: &stop_loss,
+            references: &references,
+        },
+        AttackKind::Fgsm => Attack::Fgsm {
+            eps: args.eps,
+            goal,
+        },
+        AttackKind::Pgd => Attack::Pgd {
+            config: pgd,
+            goal,
+            seed: args.seed,
+        },
+        AttackKind::AdaptiveLocal => Attack::AdaptiveLocal {
+            config: pgd,
+            radii: &args.radii,
+            local: LocalAdaptiveConfig {
+                mu: args.mu,
+                ..LocalAdaptiveConfig::default()
+            },
+            seed: args.seed,
+        },
+    };
+    let record = measure_attack(&model, &attack, &source.values, &[y], 1)?;
+    let o = record.outcomes[0];
+    if let Some(out) = &args.out {
+        write_inputs_npy(out, &record.inputs, &spec.item_shape)?;
+    }
     if args.json {
         println!(
             "{}",
             json!({
-                "model": args.model, "method": method, "source": source.name,
+                "model": args.model, "method": kind.name(), "source": source.name,
                 "source_class": source_class, "target_class": class,
-                "goal": if class.is_some() { "targeted" } else { "untargeted" },
-                "loss_before": before, "loss_after": after, "predicted": predicted,
-                "success": success, "linf": linf, "l2": l2, "iterations": iterations,
+                "goal": record.goal,
+                "loss_before": o.loss_before, "loss_after": o.loss_after,
+                "predicted": o.predicted, "success": o.success, "linf": o.linf, "l2": o.l2,
+                "iterations": o.iterations,
                 "out": args.out.as_ref().map(|p| p.display().to_string()),
             })
         );
     } else {
         println!(
-            "{method}: {} (class {source_class}) → predicted {predicted} ({}); \
-             CE to class {loss_class} {before:.3e} → {after:.3e}; |δ|∞ {linf:.3}, |δ|₂ {l2:.3}",
+            "{kind}: {} (class {source_class}) → predicted {} ({}); \
+             CE to class {y} {:.3e} → {:.3e}; |δ|∞ {:.3}, |δ|₂ {:.3}",
             source.name,
-            if success { "success" } else { "failed" }
+            o.predicted,
+            if o.success { "success" } else { "failed" },
+            o.loss_before,
+            o.loss_after,
+            o.linf,
+            o.l2
         );
     }
     Ok(ExitCode::SUCCESS)

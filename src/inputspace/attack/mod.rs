@@ -34,11 +34,17 @@
 //!   barriers of [`super::local`]: an attacker who knows the extended
 //!   detector and seeks a wide basin.
 //!
+//! Each is also an [`Attack`] value, named by an [`AttackKind`]:
+//! [`Attack::run`] and [`measure_attack`] are what `ismc attack` and the
+//! adversarial study call.
+//!
 //! An ε outside `(0, range.1 − range.0]` is a user error.
 
+mod measure;
 mod optimisation;
 mod signed_gradient;
 
+pub use measure::{measure_attack, Adversarials, Attack, AttackKind, AttackOutcome, AttackRecord};
 pub use optimisation::{
     adaptive_attack, adaptive_terms, paper_attack, AdaptiveConfig, AttackResult, PaperAttackConfig,
 };

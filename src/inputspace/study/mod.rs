@@ -54,10 +54,3 @@ pub use config::{AdversarialStudyConfig, DetectorConfig};
 pub use record::{BypassRecord, ClassUnitResult, DetectionSample};
 pub use summary::{summarise, AdversarialSummary, Row};
 pub use unit::{check_class_unit, run_class_unit};
-
-/// Names of the attacks, in summary order.
-pub const ATTACKS: [&str; 5] = ["paper", "fgsm", "pgd", "adaptive", "adaptive_local"];
-
-/// The standard (non-adaptive) attacks a *pooled* detector is trained on;
-/// the adaptive attacks stay unseen.
-pub const POOLED_ATTACKS: [&str; 3] = ["paper", "fgsm", "pgd"];

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::inputspace::attack::AttackKind;
 use crate::inputspace::detector::DetectorFeatures;
 use crate::inputspace::local::LocalBarriers;
 use crate::inputspace::pairs::PairRecord;
@@ -75,8 +76,8 @@ pub struct ClassUnitResult {
     pub pairs: Vec<PairRecord>,
     /// Detector view of the clean class-y inputs.
     pub clean: Vec<DetectionSample>,
-    /// Detector view of the attacked inputs, keyed by attack name.
-    pub attacked: BTreeMap<String, Vec<DetectionSample>>,
+    /// Detector view of the attacked inputs, keyed by attack.
+    pub attacked: BTreeMap<AttackKind, Vec<DetectionSample>>,
     /// Bypassed real–real pairs (empty when the bypass is off).
     pub bypass: Vec<BypassRecord>,
 }

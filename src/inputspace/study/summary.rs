@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{
-    AdversarialStudyConfig, BypassRecord, ClassUnitResult, DetectionSample, ATTACKS, POOLED_ATTACKS,
-};
+use super::{AdversarialStudyConfig, BypassRecord, ClassUnitResult, DetectionSample};
+use crate::inputspace::attack::AttackKind;
 use crate::inputspace::detector::{auroc, auroc_interval, LogisticRegression};
 use crate::inputspace::pairs::{PairKind, PairRecord};
 use crate::stats::quantile;
@@ -19,58 +18,58 @@ use crate::Result;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdversarialSummary {
     /// Detector (logistic regression) AUROC on the test split, per attack.
-    pub auroc: BTreeMap<String, f64>,
+    pub auroc: BTreeMap<AttackKind, f64>,
     /// Its bootstrap interval.
-    pub auroc_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// The *known-attack* setting, the defender's best case with the same
     /// features: a logistic regression fitted per attack on the training
     /// split's clean inputs and that attack's adversarials, AUROC on the
     /// test split. (`auroc` transfers the paper-attack detector instead.)
     #[serde(default)]
-    pub auroc_known_attack: BTreeMap<String, f64>,
+    pub auroc_known_attack: BTreeMap<AttackKind, f64>,
     /// Bootstrap interval of `auroc_known_attack`.
     #[serde(default)]
-    pub auroc_known_attack_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_known_attack_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// The *pooled* setting: one logistic regression fitted on the training
     /// split's clean inputs and the adversarials of all of
-    /// [`POOLED_ATTACKS`] (a defender who trains on the standard attacks;
+    /// [`AttackKind::STANDARD`] (a defender who trains on the standard attacks;
     /// the adaptive attacks are unseen), AUROC on the test split.
     #[serde(default)]
-    pub auroc_pooled: BTreeMap<String, f64>,
+    pub auroc_pooled: BTreeMap<AttackKind, f64>,
     /// Bootstrap interval of `auroc_pooled`.
     #[serde(default)]
-    pub auroc_pooled_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_pooled_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// The *extended* detector: the barrier features followed by the local
     /// rises ([`super::local`](crate::inputspace::local)), trained like `auroc`'s (clean vs the
     /// paper's attack), AUROC on the test split per attack. Empty when the
     /// units hold no local barriers.
     #[serde(default)]
-    pub auroc_local: BTreeMap<String, f64>,
+    pub auroc_local: BTreeMap<AttackKind, f64>,
     /// Bootstrap interval of `auroc_local`.
     #[serde(default)]
-    pub auroc_local_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_local_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// The extended detector refitted per attack (known-attack setting).
     #[serde(default)]
-    pub auroc_local_known_attack: BTreeMap<String, f64>,
+    pub auroc_local_known_attack: BTreeMap<AttackKind, f64>,
     /// Bootstrap interval of `auroc_local_known_attack`.
     #[serde(default)]
-    pub auroc_local_known_attack_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_local_known_attack_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// The extended detector in the pooled setting.
     #[serde(default)]
-    pub auroc_local_pooled: BTreeMap<String, f64>,
+    pub auroc_local_pooled: BTreeMap<AttackKind, f64>,
     /// Bootstrap interval of `auroc_local_pooled`.
     #[serde(default)]
-    pub auroc_local_pooled_ci: BTreeMap<String, [f64; 2]>,
+    pub auroc_local_pooled_ci: BTreeMap<AttackKind, [f64; 2]>,
     /// AUROC of the threshold rule's feature on the test split, per attack.
-    pub threshold_auroc: BTreeMap<String, f64>,
+    pub threshold_auroc: BTreeMap<AttackKind, f64>,
     /// Baseline AUROCs: baseline name → attack → AUROC (test split).
-    pub baseline_auroc: BTreeMap<String, BTreeMap<String, f64>>,
+    pub baseline_auroc: BTreeMap<String, BTreeMap<AttackKind, f64>>,
     /// Test positives (successful adversarials) per attack.
-    pub test_positives: BTreeMap<String, usize>,
+    pub test_positives: BTreeMap<AttackKind, usize>,
     /// Number of clean inputs in the detector's test split (the negatives).
     pub test_negatives: usize,
     /// Fraction of attacked inputs the model assigns to the target, per attack.
-    pub attack_success_rate: BTreeMap<String, f64>,
+    pub attack_success_rate: BTreeMap<AttackKind, f64>,
     /// Median barrier max per pair kind.
     pub median_barrier_max: BTreeMap<String, f64>,
     /// Median barrier gap per pair kind.
@@ -158,12 +157,12 @@ pub fn summarise(
             .map(|(_, s)| s.clone())
             .collect()
     };
-    let gather = |train: bool, attack: Option<&str>| -> Vec<DetectionSample> {
+    let gather = |train: bool, attack: Option<AttackKind>| -> Vec<DetectionSample> {
         units
             .iter()
             .flat_map(|u| match attack {
                 None => split(&u.clean, train),
-                Some(a) => split(u.attacked.get(a).map_or(&[][..], |v| v), train)
+                Some(a) => split(u.attacked.get(&a).map_or(&[][..], |v| v), train)
                     .into_iter()
                     .filter(|s| s.success)
                     .collect(),
@@ -173,9 +172,9 @@ pub fn summarise(
     let clean_train = gather(true, None);
     // The detector reading `row` of clean vs `attacks` inputs of the
     // training split (none when either side is empty).
-    let fit = |attacks: &[&str], row: Row| -> Result<Option<LogisticRegression>> {
+    let fit = |attacks: &[AttackKind], row: Row| -> Result<Option<LogisticRegression>> {
         let adversarial: Vec<DetectionSample> =
-            attacks.iter().flat_map(|a| gather(true, Some(a))).collect();
+            attacks.iter().flat_map(|&a| gather(true, Some(a))).collect();
         if clean_train.is_empty() || adversarial.is_empty() {
             return Ok(None);
         }
@@ -185,8 +184,8 @@ pub fn summarise(
     };
     let barrier: Row = DetectionSample::barrier_row;
     let extended: Row = DetectionSample::extended_row;
-    let detector = fit(&["paper"], barrier)?;
-    let pooled = fit(&POOLED_ATTACKS, barrier)?;
+    let detector = fit(&[AttackKind::Paper], barrier)?;
+    let pooled = fit(&AttackKind::STANDARD, barrier)?;
     // The extended detector needs every sample's local barriers at the
     // configured radii (units written before they existed have none).
     let radii = cfg.detector.local.radii.len();
@@ -198,7 +197,7 @@ pub fn summarise(
                 .all(|s| s.local.max_mean.len() == radii)
         });
     let (detector_local, pooled_local) = if has_local {
-        (fit(&["paper"], extended)?, fit(&POOLED_ATTACKS, extended)?)
+        (fit(&[AttackKind::Paper], extended)?, fit(&AttackKind::STANDARD, extended)?)
     } else {
         (None, None)
     };
@@ -231,25 +230,25 @@ pub fn summarise(
         detector_local: None,
     };
     let feature = &cfg.detector.threshold_feature;
-    for (k, name) in ATTACKS.iter().enumerate() {
+    for (k, name) in AttackKind::ALL.into_iter().enumerate() {
         let all: Vec<&DetectionSample> = units
             .iter()
-            .flat_map(|u| u.attacked.get(*name).into_iter().flatten())
+            .flat_map(|u| u.attacked.get(&name).into_iter().flatten())
             .collect();
         let rate = all.iter().filter(|s| s.success).count() as f64 / all.len().max(1) as f64;
-        out.attack_success_rate.insert(name.to_string(), rate);
+        out.attack_success_rate.insert(name, rate);
         let pos = gather(false, Some(name));
-        out.test_positives.insert(name.to_string(), pos.len());
+        out.test_positives.insert(name, pos.len());
         // AUROC and interval of one detector, the bootstrap seeded by `tag`.
         let score = |d: Option<&LogisticRegression>, row: Row, tag: &[u64]| {
             let seed = crate::rng::derive_seed(cfg.detector.seed, tag);
             detector_auroc(d, row, &clean_test, &pos, cfg, seed)
         };
-        let put = |a: &mut BTreeMap<String, f64>,
-                   c: &mut BTreeMap<String, [f64; 2]>,
+        let put = |a: &mut BTreeMap<AttackKind, f64>,
+                   c: &mut BTreeMap<AttackKind, [f64; 2]>,
                    (v, ci): (f64, [f64; 2])| {
-            a.insert(name.to_string(), v);
-            c.insert(name.to_string(), ci);
+            a.insert(name, v);
+            c.insert(name, ci);
         };
         let k = k as u64;
         put(
@@ -293,23 +292,23 @@ pub fn summarise(
             )
         };
         out.threshold_auroc.insert(
-            name.to_string(),
+            name,
             by(&|s| s.features.get(feature).unwrap_or(f64::NAN)),
         );
         out.baseline_auroc
             .entry("max_softmax".into())
             .or_default()
-            .insert(name.to_string(), by(&|s| 1.0 - s.max_softmax));
+            .insert(name, by(&|s| 1.0 - s.max_softmax));
         out.baseline_auroc
             .entry("nearest_reference".into())
             .or_default()
-            .insert(name.to_string(), by(&|s| s.nearest_distance));
+            .insert(name, by(&|s| s.nearest_distance));
         if has_local {
             out.baseline_auroc
                 .entry("local_rise".into())
                 .or_default()
                 .insert(
-                    name.to_string(),
+                    name,
                     by(&|s| s.local.rises(s.loss).iter().sum::<f64>() / radii as f64),
                 );
         }

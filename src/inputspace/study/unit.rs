@@ -10,7 +10,7 @@ use rand::Rng;
 
 use super::{AdversarialStudyConfig, BypassRecord, ClassUnitResult, DetectionSample};
 use crate::data::Dataset;
-use crate::inputspace::attack::{self, Goal};
+use crate::inputspace::attack::{self, Attack, AttackKind, Goal};
 use crate::inputspace::bypass::{bypass_many, BendMode, BypassConfig, RoundsConfig};
 use crate::inputspace::check_class;
 use crate::inputspace::detector::{features_many, max_softmax, nearest_distance};
@@ -157,60 +157,49 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     let src = data.values(&sources);
     let stop: Vec<f32> = anchors.iter().map(|a| a.1).collect();
     let target = [class];
-    let mut adversarial: BTreeMap<String, Vec<f32>> = BTreeMap::new();
-    let paper = attack::paper_attack(model, &src, &target, &stop, &cfg.attack)?;
-    adversarial.insert("paper".into(), paper.inputs.clone());
-    adversarial.insert(
-        "fgsm".into(),
-        attack::fgsm(
-            model,
-            &src,
-            &target,
-            Goal::Targeted,
-            cfg.fgsm_eps,
-            cfg.batch,
-        )?,
-    );
-    adversarial.insert(
-        "pgd".into(),
-        attack::pgd(
-            model,
-            &src,
-            &target,
-            Goal::Targeted,
-            &cfg.pgd,
-            seed,
-            cfg.batch,
-        )?,
-    );
     let r = cfg.adaptive_references;
     let mut adaptive_refs = Vec::with_capacity(cfg.attacked_inputs * r * len);
     for i in 0..cfg.attacked_inputs {
         let idx: Vec<usize> = (0..r).map(|j| rest[(i + j + 1) % rest.len()].0).collect();
         adaptive_refs.extend(data.values(&idx));
     }
-    adversarial.insert(
-        "adaptive".into(),
-        attack::adaptive_attack(model, &src, &target, &stop, &adaptive_refs, &cfg.adaptive)?.inputs,
-    );
     let radii = if cfg.detector.local.enabled() {
         cfg.detector.local.radii.clone()
     } else {
         vec![0.1]
     };
-    adversarial.insert(
-        "adaptive_local".into(),
-        attack::adaptive_local(
-            model,
-            &src,
-            &target,
-            &cfg.pgd,
-            &radii,
-            &cfg.adaptive_local,
-            seed,
-            cfg.batch,
-        )?,
-    );
+    let mut adversarial: BTreeMap<AttackKind, Vec<f32>> = BTreeMap::new();
+    for kind in AttackKind::ALL {
+        let attack = match kind {
+            AttackKind::Paper => Attack::Paper {
+                config: cfg.attack,
+                stop_losses: &stop,
+            },
+            AttackKind::Fgsm => Attack::Fgsm {
+                eps: cfg.fgsm_eps,
+                goal: Goal::Targeted,
+            },
+            AttackKind::Pgd => Attack::Pgd {
+                config: cfg.pgd,
+                goal: Goal::Targeted,
+                seed,
+            },
+            AttackKind::Adaptive => Attack::Adaptive {
+                config: cfg.adaptive,
+                stop_losses: &stop,
+                references: &adaptive_refs,
+            },
+            AttackKind::AdaptiveLocal => Attack::AdaptiveLocal {
+                config: cfg.pgd,
+                radii: &radii,
+                local: cfg.adaptive_local,
+                seed,
+            },
+        };
+        let inputs = attack.run(model, &src, &target, cfg.batch)?.inputs;
+        adversarial.insert(kind, inputs);
+    }
+    let paper = &adversarial[&AttackKind::Paper];
 
     // 2c. Measure the candidates of each kind and select.
     let mut pairs = Vec::new();
@@ -223,7 +212,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     ] {
         let a = data.values(&cand.iter().map(|p| p.0).collect::<Vec<_>>());
         let c = if kind == PairKind::RealAdversarial {
-            paper.inputs[..cands * len].to_vec()
+            paper[..cands * len].to_vec()
         } else {
             data.values(&cand.iter().map(|p| p.1).collect::<Vec<_>>())
         };
@@ -286,7 +275,7 @@ pub fn run_class_unit<C: Classifier + ?Sized>(
     let clean = view(&data.values(&clean_idx), &clean_idx)?;
     let mut attacked = BTreeMap::new();
     for (name, xs) in &adversarial {
-        attacked.insert(name.clone(), view(xs, &sources)?);
+        attacked.insert(*name, view(xs, &sources)?);
     }
 
     // 4. Bypass of the kept real–real pairs.

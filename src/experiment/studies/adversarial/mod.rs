@@ -33,8 +33,9 @@ use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
     check_class_unit, run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary,
-    ClassUnitResult, DetectionSample, Row, ATTACKS,
+    ClassUnitResult, DetectionSample, Row,
 };
+use crate::inputspace::attack::AttackKind;
 use crate::nn::{Classifier, Network};
 use crate::plot::boxplot::{BoxFigure, BoxGroup};
 use crate::plot::roc::{RocCurve, RocFigure};
@@ -183,7 +184,7 @@ struct RocRow {
     /// have no column: `barrier`).
     #[serde(default = "barrier_name")]
     detector: String,
-    attack: String,
+    attack: AttackKind,
     fpr: f64,
     tpr: f64,
 }
@@ -260,7 +261,7 @@ impl Experiment for AdversarialStudy {
             };
             push("clean", &u.clean);
             for (attack, samples) in &u.attacked {
-                push(attack, samples);
+                push(attack.name(), samples);
             }
         }
         write_csv(&dir.join("detection.csv"), &rows)?;
@@ -284,7 +285,7 @@ impl Experiment for AdversarialStudy {
                 for p in roc_curve(&neg, &pos) {
                     roc.push(RocRow {
                         detector: name.into(),
-                        attack: attack.clone(),
+                        attack,
                         fpr: p.fpr,
                         tpr: p.tpr,
                     });
@@ -306,12 +307,12 @@ impl Experiment for AdversarialStudy {
 
 /// Detector scores of the test split (odd positions within each class, as
 /// [`summarise`] splits them): clean inputs, and the successful attacks of
-/// each attack, keyed by attack name.
+/// each attack, keyed by attack.
 fn test_scores(
     units: &[ClassUnitResult],
     detector: &LogisticRegression,
     row: Row,
-) -> BTreeMap<String, (Vec<f64>, Vec<f64>)> {
+) -> BTreeMap<AttackKind, (Vec<f64>, Vec<f64>)> {
     let odd = |v: &[DetectionSample]| -> Vec<f64> {
         v.iter()
             .enumerate()
@@ -329,14 +330,14 @@ fn test_scores(
                 .map(|(_, s)| detector.score(&row(s)))
         })
         .collect();
-    ATTACKS
-        .iter()
+    AttackKind::ALL
+        .into_iter()
         .map(|a| {
             let pos = units
                 .iter()
-                .flat_map(|u| u.attacked.get(*a).map_or(vec![], |v| odd(v)))
+                .flat_map(|u| u.attacked.get(&a).map_or(vec![], |v| odd(v)))
                 .collect();
-            (a.to_string(), (clean.clone(), pos))
+            (a, (clean.clone(), pos))
         })
         .collect()
 }
@@ -384,17 +385,17 @@ pub fn draw_figures(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
             "roc_extended",
         ),
     ] {
-        let curves: Vec<RocCurve> = ATTACKS
-            .iter()
+        let curves: Vec<RocCurve> = AttackKind::ALL
+            .into_iter()
             .filter_map(|attack| {
                 let points: Vec<(f64, f64)> = roc
                     .iter()
-                    .filter(|r| r.detector == detector && r.attack == *attack)
+                    .filter(|r| r.detector == detector && r.attack == attack)
                     .map(|r| (r.fpr, r.tpr))
                     .collect();
                 (!points.is_empty()).then(|| RocCurve {
                     label: attack.to_string(),
-                    auroc: aurocs.get(*attack).copied().unwrap_or(f64::NAN),
+                    auroc: aurocs.get(&attack).copied().unwrap_or(f64::NAN),
                     points,
                 })
             })
@@ -417,8 +418,8 @@ fn fmt(v: Option<&f64>) -> String {
 }
 
 /// `[lo, hi]` of `attack`'s interval in `m`, or `–`.
-fn interval(m: &BTreeMap<String, [f64; 2]>, attack: &str) -> String {
-    m.get(attack)
+fn interval(m: &BTreeMap<AttackKind, [f64; 2]>, attack: AttackKind) -> String {
+    m.get(&attack)
         .map_or("–".into(), |c| format!("[{:.3}, {:.3}]", c[0], c[1]))
 }
 
@@ -451,20 +452,20 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let baseline =
-        |name: &str, attack: &str| fmt(s.baseline_auroc.get(name).and_then(|m| m.get(attack)));
-    for attack in ATTACKS {
-        let interval = |m: &BTreeMap<String, [f64; 2]>| interval(m, attack);
+        |name: &str, attack: AttackKind| fmt(s.baseline_auroc.get(name).and_then(|m| m.get(&attack)));
+    for attack in AttackKind::ALL {
+        let interval = |m: &BTreeMap<AttackKind, [f64; 2]>| interval(m, attack);
         md.push_str(&format!(
             "| {attack} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            fmt(s.attack_success_rate.get(attack)),
-            s.test_positives.get(attack).copied().unwrap_or(0),
-            fmt(s.auroc.get(attack)),
+            fmt(s.attack_success_rate.get(&attack)),
+            s.test_positives.get(&attack).copied().unwrap_or(0),
+            fmt(s.auroc.get(&attack)),
             interval(&s.auroc_ci),
-            fmt(s.auroc_known_attack.get(attack)),
+            fmt(s.auroc_known_attack.get(&attack)),
             interval(&s.auroc_known_attack_ci),
-            fmt(s.auroc_pooled.get(attack)),
+            fmt(s.auroc_pooled.get(&attack)),
             interval(&s.auroc_pooled_ci),
-            fmt(s.threshold_auroc.get(attack)),
+            fmt(s.threshold_auroc.get(&attack)),
             baseline("max_softmax", attack),
             baseline("nearest_reference", attack),
         ));
@@ -481,15 +482,15 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
              | attack | transferred AUROC | 95 % CI | known-attack AUROC | 95 % CI | pooled AUROC | 95 % CI | local rise alone |\n\
              |---|---|---|---|---|---|---|---|\n",
         );
-        for attack in ATTACKS {
-            let interval = |m: &BTreeMap<String, [f64; 2]>| interval(m, attack);
+        for attack in AttackKind::ALL {
+            let interval = |m: &BTreeMap<AttackKind, [f64; 2]>| interval(m, attack);
             md.push_str(&format!(
                 "| {attack} | {} | {} | {} | {} | {} | {} | {} |\n",
-                fmt(s.auroc_local.get(attack)),
+                fmt(s.auroc_local.get(&attack)),
                 interval(&s.auroc_local_ci),
-                fmt(s.auroc_local_known_attack.get(attack)),
+                fmt(s.auroc_local_known_attack.get(&attack)),
                 interval(&s.auroc_local_known_attack_ci),
-                fmt(s.auroc_local_pooled.get(attack)),
+                fmt(s.auroc_local_pooled.get(&attack)),
                 interval(&s.auroc_local_pooled_ci),
                 baseline("local_rise", attack),
             ));
