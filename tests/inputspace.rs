@@ -682,5 +682,7 @@ fn attack_kinds_round_trip_through_their_names() {
     assert_eq!(back, map);
     let err = "cw".parse::<AttackKind>().unwrap_err().to_string();
     assert!(err.contains("adaptive_local"), "{err}");
-    assert!(AttackKind::STANDARD.iter().all(|k| !k.name().contains("adaptive")));
+    assert!(AttackKind::STANDARD
+        .iter()
+        .all(|k| !k.name().contains("adaptive")));
 }

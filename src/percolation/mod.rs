@@ -8,6 +8,7 @@
 //! [`canonical`] convolution with binomial weights.
 
 pub mod canonical;
+pub mod curve;
 pub mod forest;
 pub mod invasion;
 pub mod label;

@@ -226,14 +226,15 @@ impl Attack<'_> {
                 stop_losses,
                 references,
             } => {
-                let r =
-                    adaptive_attack(model, sources, classes, stop_losses, references, &config)?;
+                let r = adaptive_attack(model, sources, classes, stop_losses, references, &config)?;
                 Adversarials {
                     inputs: r.inputs,
                     iterations: r.iterations,
                 }
             }
-            Attack::Fgsm { eps, goal } => fixed(fgsm(model, sources, classes, goal, eps, batch)?, 1),
+            Attack::Fgsm { eps, goal } => {
+                fixed(fgsm(model, sources, classes, goal, eps, batch)?, 1)
+            }
             Attack::Pgd { config, goal, seed } => fixed(
                 pgd(model, sources, classes, goal, &config, seed, batch)?,
                 config.iterations,

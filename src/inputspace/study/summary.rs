@@ -173,8 +173,10 @@ pub fn summarise(
     // The detector reading `row` of clean vs `attacks` inputs of the
     // training split (none when either side is empty).
     let fit = |attacks: &[AttackKind], row: Row| -> Result<Option<LogisticRegression>> {
-        let adversarial: Vec<DetectionSample> =
-            attacks.iter().flat_map(|&a| gather(true, Some(a))).collect();
+        let adversarial: Vec<DetectionSample> = attacks
+            .iter()
+            .flat_map(|&a| gather(true, Some(a)))
+            .collect();
         if clean_train.is_empty() || adversarial.is_empty() {
             return Ok(None);
         }
@@ -197,7 +199,10 @@ pub fn summarise(
                 .all(|s| s.local.max_mean.len() == radii)
         });
     let (detector_local, pooled_local) = if has_local {
-        (fit(&[AttackKind::Paper], extended)?, fit(&AttackKind::STANDARD, extended)?)
+        (
+            fit(&[AttackKind::Paper], extended)?,
+            fit(&AttackKind::STANDARD, extended)?,
+        )
     } else {
         (None, None)
     };
@@ -291,10 +296,8 @@ pub fn summarise(
                 &pos.iter().map(f).collect::<Vec<_>>(),
             )
         };
-        out.threshold_auroc.insert(
-            name,
-            by(&|s| s.features.get(feature).unwrap_or(f64::NAN)),
-        );
+        out.threshold_auroc
+            .insert(name, by(&|s| s.features.get(feature).unwrap_or(f64::NAN)));
         out.baseline_auroc
             .entry("max_softmax".into())
             .or_default()

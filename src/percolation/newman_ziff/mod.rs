@@ -173,6 +173,21 @@ impl Sweeps {
             .collect()
     }
 
+    /// The first-event counts as a `[samples, 1 + dim]` table: column 0
+    /// along any axis, column `1 + a` along axis a (the layout of `ismc
+    /// lattice sweep`'s `first_events.npy`).
+    pub fn first_event_table(&self) -> ndarray::Array2<u32> {
+        let dim = self.lattice.dim();
+        let mut t = ndarray::Array2::<u32>::zeros((self.records.len(), dim + 1));
+        for (s, r) in self.records.iter().enumerate() {
+            t[[s, 0]] = r.first_any;
+            for ax in 0..dim {
+                t[[s, ax + 1]] = r.first_axis[ax];
+            }
+        }
+        t
+    }
+
     /// The mean occupation fraction at the first event along any axis,
     /// `p_av = ⟨n_s⟩ / (N + 1)`: exactly `∫ p dR(p)` of the canonical
     /// crossing probability `R(p)` (the mean of Beta(n, N − n + 1) is

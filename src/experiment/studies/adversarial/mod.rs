@@ -29,13 +29,13 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::experiment::runner::{Experiment, UnitFiles};
 use crate::experiment::store::{figure_links, prefix, read_csv, read_json, write_csv, write_json};
+use crate::inputspace::attack::AttackKind;
 use crate::inputspace::detector::roc_curve;
 use crate::inputspace::detector::LogisticRegression;
 use crate::inputspace::study::{
     check_class_unit, run_class_unit, summarise, AdversarialStudyConfig, AdversarialSummary,
     ClassUnitResult, DetectionSample, Row,
 };
-use crate::inputspace::attack::AttackKind;
 use crate::nn::{Classifier, Network};
 use crate::plot::boxplot::{BoxFigure, BoxGroup};
 use crate::plot::roc::{RocCurve, RocFigure};
@@ -451,8 +451,9 @@ pub fn write_report(dir: &Path, params: &AdversarialParams) -> Result<PathBuf> {
          | attack | success rate | positives | transferred AUROC | 95 % CI | known-attack AUROC | 95 % CI | pooled AUROC | 95 % CI | threshold rule | max-softmax baseline | nearest-reference baseline |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let baseline =
-        |name: &str, attack: AttackKind| fmt(s.baseline_auroc.get(name).and_then(|m| m.get(&attack)));
+    let baseline = |name: &str, attack: AttackKind| {
+        fmt(s.baseline_auroc.get(name).and_then(|m| m.get(&attack)))
+    };
     for attack in AttackKind::ALL {
         let interval = |m: &BTreeMap<AttackKind, [f64; 2]>| interval(m, attack);
         md.push_str(&format!(
