@@ -10,12 +10,12 @@
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ismc::bridge::field::{evaluate_dense, DenseOptions, LossField};
-use ismc::bridge::invasion::{invade, ModelSites};
-use ismc::bridge::measure::{measure_slice, Frame, PairLabel};
-use ismc::bridge::minimax::sweep_loss_order;
-use ismc::bridge::slice::{GridSpec, Slice};
-use ismc::bridge::study::SliceStudyConfig;
+use ismc::bridge::sweep_loss_order;
+use ismc::bridge::SliceStudyConfig;
+use ismc::bridge::{evaluate_dense, DenseOptions, LossField};
+use ismc::bridge::{invade, ModelSites};
+use ismc::bridge::{measure_slice, Frame, PairLabel};
+use ismc::bridge::{GridSpec, Slice};
 use ismc::nn::Network;
 
 fn pairs(n: usize) -> Vec<(Vec<f32>, Vec<f32>, u32)> {

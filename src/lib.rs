@@ -49,7 +49,7 @@ pub mod assets;
 pub mod atomic;
 pub mod bridge;
 pub mod data;
-pub mod error;
+mod error;
 pub mod experiment;
 pub mod fetch;
 pub mod inputspace;

@@ -40,7 +40,7 @@ pub mod stream {
     pub const INPUT_SPACE: u64 = 6;
     /// Sites sampled uniformly from a slice's grid (p* of lazy searches).
     pub const SLICE_SAMPLES: u64 = 7;
-    /// One slice measurement ([`crate::bridge::measure`]); the second path
+    /// One slice measurement ([`crate::bridge::measure_slice`]); the second path
     /// element is one of [`super::slice_stream`].
     pub const SLICE: u64 = 8;
 }

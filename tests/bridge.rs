@@ -2,13 +2,13 @@
 //! barriers agree exactly on real slices, study units are deterministic for
 //! any thread count, and bad requests are user errors.
 
-use ismc::bridge::certify::{invade_goal_first, SearchOrder};
-use ismc::bridge::field::{evaluate_dense, DenseOptions};
-use ismc::bridge::invasion::{invade, ModelSites};
-use ismc::bridge::measure::{measure_slice, Frame, Method, PairLabel, SlicePlan, SliceRecord};
-use ismc::bridge::minimax::{path_below, reevaluate_path, sweep_loss_order};
-use ismc::bridge::slice::DirectionKind;
-use ismc::bridge::slice::{GridSpec, Slice};
+use ismc::bridge::DirectionKind;
+use ismc::bridge::{evaluate_dense, DenseOptions};
+use ismc::bridge::{invade, ModelSites};
+use ismc::bridge::{invade_goal_first, SearchOrder};
+use ismc::bridge::{measure_slice, Frame, Method, PairLabel, SlicePlan, SliceRecord};
+use ismc::bridge::{path_below, reevaluate_path, sweep_loss_order};
+use ismc::bridge::{GridSpec, Slice};
 use ismc::nn::{Classifier, Network};
 use ismc::Error;
 

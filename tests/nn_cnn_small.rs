@@ -13,7 +13,7 @@ mod common;
 use assert_cmd::Command;
 use candle_core::{DType, Device, Tensor};
 use ismc::assets::cache_dir;
-use ismc::nn::classifier::arch_from_metadata;
+use ismc::nn::arch_from_metadata;
 use ismc::nn::weights::read_any;
 use ismc::nn::{zoo, Classifier, Network};
 use ismc::Error;

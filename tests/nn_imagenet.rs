@@ -17,7 +17,7 @@ use assert_cmd::Command;
 use candle_core::{DType, Device, Tensor};
 use ismc::assets::cache_dir;
 use ismc::data::photos::{self, Image};
-use ismc::nn::classifier::arch_from_metadata;
+use ismc::nn::arch_from_metadata;
 use ismc::nn::weights::read_any;
 use ismc::nn::{zoo, Classifier, Network};
 use ismc::Error;

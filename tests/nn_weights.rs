@@ -83,6 +83,6 @@ fn bundled_safetensors_record_their_architecture() {
     let p = ismc::nn::zoo::path_of("lenet5-mnist").unwrap();
     let (tensors, meta) = read_any(&p).unwrap();
     assert_eq!(tensors.len(), 8);
-    let arch = ismc::nn::classifier::arch_from_metadata(&meta, &p).unwrap();
+    let arch = ismc::nn::arch_from_metadata(&meta, &p).unwrap();
     assert_eq!(arch.name(), "lenet5");
 }

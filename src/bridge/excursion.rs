@@ -29,7 +29,7 @@
 //! where its excursion sets percolate.
 //!
 //! ```
-//! use ismc::bridge::excursion::excursion_sweep;
+//! use ismc::bridge::excursion_sweep;
 //! // A 1-D line of 4 sites spans only when every site is in.
 //! let s = excursion_sweep(&[4], &[1, 3, 0, 2], Some((1, 2)), 0).unwrap();
 //! assert_eq!(s.first_span_axis, vec![4]);

@@ -1,7 +1,7 @@
 //! Null models for `p*`: what the two-point join fraction of a slice would be
 //! without the loss landscape's spatial structure.
 //!
-//! A slice's `p*` (see [`super::minimax`]) is measured *given* that A and C
+//! A slice's `p*` (see [`super::sweep_loss_order`]) is measured *given* that A and C
 //! are modes: their losses are low, so they are among the first sites of the
 //! loss order. A fair null conditions on the same thing.
 //!

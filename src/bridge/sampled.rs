@@ -2,8 +2,8 @@
 //!
 //! The dense sweep's p* is the fraction of the grid occupied when A and C
 //! join: the fraction of sites with loss ≤ ℓ* (up to ties at ℓ* itself,
-//! which the sweep breaks by index). A lazy search ([`super::invasion`],
-//! [`mod@super::certify`]) finds ℓ* without the rest of the grid, so its p* is
+//! which the sweep breaks by index). A lazy search ([`super::invade`],
+//! [`super::certify()`]) finds ℓ* without the rest of the grid, so its p* is
 //! estimated instead: `n` sites drawn uniformly (with replacement, seeded)
 //! are evaluated and the fraction at or below ℓ* is reported with its
 //! binomial standard error `√(p(1 − p)/n)`.

@@ -14,7 +14,7 @@
 //! ```
 
 pub mod arch;
-pub mod classifier;
+mod classifier;
 pub mod conv;
 pub mod depthwise;
 pub mod eval;
@@ -27,4 +27,6 @@ pub mod train;
 pub mod weights;
 pub mod zoo;
 
-pub use classifier::{check_batch, cross_entropy, Classifier, InputSpec, LossGrad, Network};
+pub use classifier::{
+    arch_from_metadata, check_batch, cross_entropy, Classifier, InputSpec, LossGrad, Network,
+};

@@ -213,7 +213,7 @@ impl ThresholdPlan {
                     )
                     .ok()
                 })
-                .map(|l| crate::percolation::newman_ziff::bytes_per_worker(&l))
+                .map(|l| crate::percolation::bytes_per_worker(&l))
                 .max()
                 .unwrap_or(0),
         };

@@ -3,7 +3,7 @@
 
 pub mod bootstrap;
 pub mod decay;
-pub mod fit;
+mod fit;
 
 pub use fit::{weighted_linear_fit, LinearFit};
 

@@ -211,7 +211,7 @@ impl Slice {
         })
     }
 
-    /// Rebuilds a slice from stored parts (see [`crate::bridge::field`]).
+    /// Rebuilds a slice from stored parts (see [`crate::bridge::StoredField`]).
     pub fn from_parts(
         a: Vec<f32>,
         c: Vec<f32>,

@@ -16,7 +16,7 @@
 //! grids at fixed `k`.
 //!
 //! ```
-//! use ismc::bridge::study::SliceStudyConfig;
+//! use ismc::bridge::SliceStudyConfig;
 //! let cfg: SliceStudyConfig = toml::from_str("dims = [1, 2, 3]\nside = 5").unwrap();
 //! cfg.validate().unwrap();
 //! assert_eq!(cfg.plan(3).side, 5);

@@ -32,8 +32,8 @@ use crate::rng::unit_rng;
 /// # Example
 ///
 /// ```
-/// use ismc::bridge::field::LossField;
-/// use ismc::bridge::surrogate::{iaaft, SurrogateOptions};
+/// use ismc::bridge::LossField;
+/// use ismc::bridge::{iaaft, SurrogateOptions};
 /// // A smooth 17 × 17 landscape: ridges along the diagonal plus slower waves.
 /// let side = 17;
 /// let values: Vec<f32> = (0..side * side)

@@ -3,11 +3,11 @@
 
 use std::process::ExitCode;
 
-use ismc::bridge::certify::SearchOrder;
-use ismc::bridge::field::StoredField;
-use ismc::bridge::measure::{measure_slice, Frame, Method, PairLabel, SlicePlan};
-use ismc::bridge::slice::{principal_directions, DirectionKind};
-use ismc::bridge::surrogate::SurrogateOptions;
+use ismc::bridge::SearchOrder;
+use ismc::bridge::StoredField;
+use ismc::bridge::SurrogateOptions;
+use ismc::bridge::{measure_slice, Frame, Method, PairLabel, SlicePlan};
+use ismc::bridge::{principal_directions, DirectionKind};
 use ismc::data::input::resolve;
 use ismc::nn::Classifier;
 use serde_json::json;

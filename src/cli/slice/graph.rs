@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ismc::bridge::field::StoredField;
 use ismc::bridge::graph::low_loss_graph;
+use ismc::bridge::StoredField;
 
 /// Arguments of `ismc slice graph`.
 #[derive(Debug, Args)]
@@ -28,7 +28,7 @@ pub struct GraphArgs {
 /// Writes the graph of sites with loss ≤ `level` (GraphML or DOT by the
 /// extension of `file`), atomically, and says how large it is.
 pub(super) fn write_graph(
-    field: &ismc::bridge::field::LossField,
+    field: &ismc::bridge::LossField,
     level: f32,
     ia: u32,
     ic: u32,

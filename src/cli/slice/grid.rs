@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ismc::bridge::certify::{invade_goal_first, SearchOrder};
-use ismc::bridge::field::{evaluate_dense, DenseOptions, StoredField};
-use ismc::bridge::invasion::{invade, ModelSites};
-use ismc::bridge::minimax::sweep_loss_order;
-use ismc::bridge::slice::{GridSpec, Slice};
+use ismc::bridge::sweep_loss_order;
+use ismc::bridge::{evaluate_dense, DenseOptions, StoredField};
+use ismc::bridge::{invade, ModelSites};
+use ismc::bridge::{invade_goal_first, SearchOrder};
+use ismc::bridge::{GridSpec, Slice};
 use ismc::nn::Network;
 use serde_json::json;
 

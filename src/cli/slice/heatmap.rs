@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use ismc::bridge::field::StoredField;
-use ismc::bridge::minimax::{path_below, sweep_loss_order};
+use ismc::bridge::StoredField;
+use ismc::bridge::{path_below, sweep_loss_order};
 
 /// Arguments of `ismc slice heatmap`.
 #[derive(Debug, Args)]
@@ -44,7 +44,7 @@ pub(super) fn heatmap(a: HeatmapArgs) -> anyhow::Result<ExitCode> {
     let ic = field.index(stored.slice.c_coords()) as u32;
     let sweep = sweep_loss_order(field, ia, ic, 1)?;
     let level = a.level.unwrap_or(sweep.minimax_barrier);
-    let cluster = ismc::bridge::minimax::cluster_below(field, ia, level)?;
+    let cluster = ismc::bridge::cluster_below(field, ia, level)?;
     let path = path_below(field, ia, ic, sweep.minimax_barrier)?
         .unwrap_or_default()
         .into_iter()

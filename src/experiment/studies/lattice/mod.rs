@@ -27,8 +27,8 @@ use crate::experiment::estimate::ResourceEstimate;
 use crate::experiment::runner::{Experiment, UnitFiles};
 use crate::experiment::store::{list_figures, read_csv, write_csv, write_json};
 use crate::lattice::{Boundary, Lattice};
+use crate::percolation::bytes_per_worker;
 use crate::percolation::canonical::crossing_probability;
-use crate::percolation::newman_ziff::bytes_per_worker;
 use crate::percolation::{run_sweeps_from, Kind, SweepConfig};
 use crate::scaling::literature::published;
 use crate::scaling::threshold::{

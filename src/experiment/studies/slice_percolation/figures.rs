@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::read_summary;
-use crate::bridge::study::{GroupAtK, GroupSummary, MeanSe, SliceSummary};
+use crate::bridge::{GroupAtK, GroupSummary, MeanSe, SliceSummary};
 use crate::error::Result;
 use crate::plot::k_series::{KSeries, KSeriesFigure, Reference};
 use crate::stats::bootstrap::Interval;

@@ -2,7 +2,7 @@
 //! (`kind = "slice-percolation"`): for each model, pair kind and pair, a
 //! scan over the slice dimension k of nested slices through the pair (one
 //! frame of directions per pair, one side L for every k), each measured by
-//! [`crate::bridge::measure::measure_slice`] — the minimax barrier, the gap
+//! [`crate::bridge::measure_slice`] — the minimax barrier, the gap
 //! fraction, the excursion-set spanning fraction and both fair nulls — plus a
 //! finite-size-scaling scan on nested grids at fixed k, and, on the same pair,
 //! the linear and optimised bypass barriers.
@@ -33,9 +33,9 @@ use std::path::{Path, PathBuf};
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde::{Deserialize, Serialize};
 
-use crate::bridge::measure::{measure_slice, Frame, LargestCurves, PairLabel, CURVE_POINTS};
-use crate::bridge::study::{summarise, PairOutcome, SliceSummary};
 use crate::bridge::SliceRecord;
+use crate::bridge::{measure_slice, Frame, LargestCurves, PairLabel, CURVE_POINTS};
+use crate::bridge::{summarise, PairOutcome, SliceSummary};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::experiment::runner::{Experiment, UnitFiles};

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bridge::study::SliceStudyConfig;
+use crate::bridge::SliceStudyConfig;
 use crate::error::{Error, Result};
 use crate::inputspace::attack::PaperAttackConfig;
 use crate::inputspace::bypass::{BypassConfig, RoundsConfig};

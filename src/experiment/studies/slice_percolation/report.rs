@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::read_summary;
-use crate::bridge::study::MeanSe;
+use crate::bridge::MeanSe;
 use crate::error::Result;
 use crate::experiment::store::figure_links;
 use crate::stats::bootstrap::Interval;
